@@ -1,0 +1,325 @@
+//! When to try a request again, as data and a pure decision function.
+
+use std::time::{Duration, SystemTime};
+
+use crate::StatusCode;
+
+/// How the client retries failed requests.
+///
+/// The standard policy retries up to 3 times: after a 429 it waits as long
+/// as `Retry-After` says (if that is at most
+/// [`max_retry_wait`](Self::with_max_retry_wait), 30 s by default), and
+/// otherwise backs off exponentially with full jitter. Server errors (500,
+/// 502, 503, 504), timeouts and broken connections are retried only for
+/// operations that are safe to repeat; `start_conversation` is retried only
+/// after a 429 or when the connection failed before the request was sent.
+///
+/// ```
+/// use std::time::Duration;
+/// use ultracart_conversation::RetryPolicy;
+///
+/// let patient = RetryPolicy::standard()
+///     .with_max_retries(5)
+///     .with_max_retry_wait(Duration::from_secs(120));
+/// let none = RetryPolicy::disabled();
+/// assert_eq!(none.max_retries(), 0);
+/// # let _ = patient;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    max_retry_wait: Duration,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+impl RetryPolicy {
+    /// Up to 3 retries, waits of at most 30 s, backoff from 200 ms to 10 s.
+    ///
+    /// ```
+    /// # use ultracart_conversation::RetryPolicy;
+    /// assert_eq!(RetryPolicy::standard().max_retries(), 3);
+    /// ```
+    pub fn standard() -> Self {
+        Self {
+            max_retries: 3,
+            max_retry_wait: Duration::from_secs(30),
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+
+    /// Never retry.
+    ///
+    /// ```
+    /// # use ultracart_conversation::RetryPolicy;
+    /// assert_eq!(RetryPolicy::disabled().max_retries(), 0);
+    /// ```
+    pub fn disabled() -> Self {
+        Self { max_retries: 0, ..Self::standard() }
+    }
+
+    /// Sets how many times one call may be retried.
+    ///
+    /// ```
+    /// # use ultracart_conversation::RetryPolicy;
+    /// assert_eq!(RetryPolicy::standard().with_max_retries(1).max_retries(), 1);
+    /// ```
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+
+    /// Sets the longest single wait the client accepts; a `Retry-After`
+    /// longer than this fails the call at once with
+    /// [`Error::retry_after`](crate::Error::retry_after) set.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ultracart_conversation::RetryPolicy;
+    /// let p = RetryPolicy::standard().with_max_retry_wait(Duration::from_secs(5));
+    /// assert_eq!(p.max_retry_wait(), Duration::from_secs(5));
+    /// ```
+    pub fn with_max_retry_wait(mut self, max_retry_wait: Duration) -> Self {
+        self.max_retry_wait = max_retry_wait;
+        self
+    }
+
+    /// Sets the first backoff step and the largest one; each retry doubles
+    /// the step, and the wait is drawn uniformly below it (full jitter).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ultracart_conversation::RetryPolicy;
+    /// let p = RetryPolicy::standard()
+    ///     .with_backoff(Duration::from_millis(50), Duration::from_secs(2));
+    /// # let _ = p;
+    /// ```
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+
+    /// How many times one call may be retried.
+    ///
+    /// ```
+    /// # use ultracart_conversation::RetryPolicy;
+    /// assert_eq!(RetryPolicy::default().max_retries(), 3);
+    /// ```
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The longest single wait the client accepts.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ultracart_conversation::RetryPolicy;
+    /// assert_eq!(RetryPolicy::default().max_retry_wait(), Duration::from_secs(30));
+    /// ```
+    pub fn max_retry_wait(&self) -> Duration {
+        self.max_retry_wait
+    }
+
+    fn backoff(&self, retries_done: u32, jitter: f64) -> Duration {
+        let step = self
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(retries_done.min(31)))
+            .min(self.max_backoff);
+        step.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// Whether repeating an operation could do something twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Reads, and writes whose repetition changes nothing (join, leave).
+    Safe,
+    /// Creates something (start a conversation).
+    Unsafe,
+}
+
+impl Repeat {
+    /// Operation ids as progenitor names them.
+    pub(crate) fn of_operation(operation_id: &str) -> Self {
+        match operation_id {
+            "start_conversation" => Self::Unsafe,
+            _ => Self::Safe,
+        }
+    }
+}
+
+/// What one attempt came to, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Status { status: StatusCode, retry_after: Option<Duration> },
+    /// The connection could not be made: nothing reached the server.
+    ConnectFailed,
+    TimedOut,
+    /// The connection broke after the request may have been sent.
+    Broken,
+    /// A local failure that repeating cannot fix (a body over the limit).
+    Final,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Retry { wait: Duration, reason: &'static str },
+    Stop,
+}
+
+/// Decides whether to retry after `retries_done` retries have been made.
+/// `jitter` is a uniform draw from `[0, 1)`, passed in to keep this pure.
+pub(crate) fn decide(
+    policy: &RetryPolicy,
+    repeat: Repeat,
+    outcome: Outcome,
+    retries_done: u32,
+    jitter: f64,
+) -> Decision {
+    if retries_done >= policy.max_retries {
+        return Decision::Stop;
+    }
+    let backoff = |reason| Decision::Retry { wait: policy.backoff(retries_done, jitter), reason };
+    match outcome {
+        Outcome::Status { status, retry_after } if status == StatusCode::TOO_MANY_REQUESTS => {
+            match retry_after {
+                Some(wait) if wait <= policy.max_retry_wait => {
+                    Decision::Retry { wait, reason: "rate limited (429, Retry-After)" }
+                }
+                Some(_) => Decision::Stop,
+                None => backoff("rate limited (429)"),
+            }
+        }
+        Outcome::Status { status, retry_after } if is_server_failure(status) => {
+            if repeat == Repeat::Unsafe {
+                return Decision::Stop;
+            }
+            match retry_after {
+                Some(wait) if wait <= policy.max_retry_wait => {
+                    Decision::Retry { wait, reason: "server error (Retry-After)" }
+                }
+                Some(_) => Decision::Stop,
+                None => backoff("server error"),
+            }
+        }
+        Outcome::Status { .. } | Outcome::Final => Decision::Stop,
+        Outcome::ConnectFailed => backoff("connection failed"),
+        Outcome::TimedOut if repeat == Repeat::Safe => backoff("timed out"),
+        Outcome::Broken if repeat == Repeat::Safe => backoff("connection broke"),
+        Outcome::TimedOut | Outcome::Broken => Decision::Stop,
+    }
+}
+
+fn is_server_failure(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 500 | 502 | 503 | 504)
+}
+
+/// Statuses after which the same call may succeed later.
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || is_server_failure(status)
+}
+
+/// Reads `Retry-After` as delay-seconds or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+pub(crate) fn retry_after_header(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    fn status(code: u16, retry_after: Option<Duration>) -> Outcome {
+        Outcome::Status { status: StatusCode::from_u16(code).unwrap(), retry_after }
+    }
+
+    #[test]
+    fn rate_limits_wait_as_told_when_short_and_fail_when_long() {
+        let p = RetryPolicy::standard();
+        assert_eq!(
+            decide(&p, Repeat::Unsafe, status(429, Some(2 * SECOND)), 0, 0.5),
+            Decision::Retry { wait: 2 * SECOND, reason: "rate limited (429, Retry-After)" }
+        );
+        assert_eq!(decide(&p, Repeat::Safe, status(429, Some(31 * SECOND)), 0, 0.5), Decision::Stop);
+        assert!(matches!(
+            decide(&p, Repeat::Unsafe, status(429, None), 0, 0.5),
+            Decision::Retry { .. }
+        ));
+    }
+
+    #[test]
+    fn unsafe_operations_are_not_repeated_after_they_may_have_run() {
+        let p = RetryPolicy::standard();
+        for outcome in [status(500, None), status(503, None), Outcome::TimedOut, Outcome::Broken] {
+            assert_eq!(decide(&p, Repeat::Unsafe, outcome, 0, 0.5), Decision::Stop, "{outcome:?}");
+            assert!(matches!(decide(&p, Repeat::Safe, outcome, 0, 0.5), Decision::Retry { .. }));
+        }
+        assert!(matches!(
+            decide(&p, Repeat::Unsafe, Outcome::ConnectFailed, 0, 0.5),
+            Decision::Retry { .. }
+        ));
+    }
+
+    #[test]
+    fn client_errors_and_final_failures_stop() {
+        let p = RetryPolicy::standard();
+        for code in [400, 401, 404, 410, 501] {
+            assert_eq!(decide(&p, Repeat::Safe, status(code, None), 0, 0.5), Decision::Stop);
+        }
+        assert_eq!(decide(&p, Repeat::Safe, Outcome::Final, 0, 0.5), Decision::Stop);
+    }
+
+    #[test]
+    fn the_budget_and_disabled_policy_are_respected() {
+        let p = RetryPolicy::standard();
+        assert_eq!(decide(&p, Repeat::Safe, status(503, None), 3, 0.5), Decision::Stop);
+        let off = RetryPolicy::disabled();
+        assert_eq!(decide(&off, Repeat::Safe, status(503, None), 0, 0.5), Decision::Stop);
+    }
+
+    #[test]
+    fn backoff_doubles_with_full_jitter_and_is_capped() {
+        let p = RetryPolicy::standard()
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(350));
+        let wait = |n, j| match decide(&p, Repeat::Safe, status(503, None), n, j) {
+            Decision::Retry { wait, .. } => wait,
+            Decision::Stop => panic!("expected a retry"),
+        };
+        assert_eq!(wait(0, 1.0), Duration::from_millis(100));
+        assert_eq!(wait(1, 1.0), Duration::from_millis(200));
+        assert_eq!(wait(2, 1.0), Duration::from_millis(350));
+        assert_eq!(wait(2, 0.5), Duration::from_millis(175));
+        assert_eq!(wait(0, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(parse_retry_after(" 7 ", now), Some(7 * SECOND));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(30 * SECOND));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+}
