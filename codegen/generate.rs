@@ -56,7 +56,8 @@ fn date_time_schema() -> schemars08::schema::SchemaObject {
 
 /// Parses an OpenAPI document from JSON text.
 pub fn parse_spec(text: &str) -> Result<openapiv3::OpenAPI, String> {
-    serde_json::from_str(text).map_err(|e| format!("the spec is not a valid OpenAPI 3.0 document: {e}"))
+    serde_json::from_str(text)
+        .map_err(|e| format!("the spec is not a valid OpenAPI 3.0 document: {e}"))
 }
 
 /// Generates formatted Rust source for the spec text.

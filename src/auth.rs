@@ -46,7 +46,9 @@ fn sensitive_value(what: &str, secret: &str, prefix: &str) -> Result<HeaderValue
     }
     // The message names the problem, never the value.
     let mut value = HeaderValue::try_from(format!("{prefix}{secret}")).map_err(|_| {
-        Error::config(format!("the {what} contains characters that cannot go in an HTTP header"))
+        Error::config(format!(
+            "the {what} contains characters that cannot go in an HTTP header"
+        ))
     })?;
     value.set_sensitive(true);
     Ok(value)

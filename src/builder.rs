@@ -389,7 +389,9 @@ fn normalize_base_url(input: &str) -> Result<String, Error> {
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config("the base URL must not have a query or a fragment"));
+        return Err(Error::config(
+            "the base URL must not have a query or a fragment",
+        ));
     }
     match url.scheme() {
         "https" => {}
@@ -430,8 +432,14 @@ mod tests {
     #[test]
     fn base_urls_are_checked_and_normalized() {
         let ok = |s: &str| normalize_base_url(s).unwrap();
-        assert_eq!(ok("https://secure.ultracart.com/rest/v2/"), "https://secure.ultracart.com/rest/v2");
-        assert_eq!(ok("https://secure.ultracart.com/rest/v2//"), "https://secure.ultracart.com/rest/v2");
+        assert_eq!(
+            ok("https://secure.ultracart.com/rest/v2/"),
+            "https://secure.ultracart.com/rest/v2"
+        );
+        assert_eq!(
+            ok("https://secure.ultracart.com/rest/v2//"),
+            "https://secure.ultracart.com/rest/v2"
+        );
         assert_eq!(ok("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
         assert_eq!(ok("http://[::1]:9000/api"), "http://[::1]:9000/api");
         assert_eq!(ok("http://localhost:1/"), "http://localhost:1");

@@ -152,19 +152,21 @@ fn describe_error_response(response: &types::ErrorResponse) -> String {
 
 impl Error {
     pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
-        Self::InvalidInput { message: message.into() }
+        Self::InvalidInput {
+            message: message.into(),
+        }
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
-        Self::Config { message: message.into() }
+        Self::Config {
+            message: message.into(),
+        }
     }
 
     pub(crate) fn unexpected(message: impl Into<String>) -> Self {
-        Self::Unexpected { message: message.into() }
-    }
-
-    pub(crate) fn pagination(message: impl Into<String>) -> Self {
-        Self::Pagination { message: message.into() }
+        Self::Unexpected {
+            message: message.into(),
+        }
     }
 
     pub(crate) fn from_reqwest(source: reqwest::Error) -> Self {

@@ -24,9 +24,11 @@ where
         Ok(value) => Ok(value.into_inner()),
         Err(e) => Err(match last {
             Some(LastResponse::Failed(error)) => error,
-            Some(LastResponse::Answer { status, headers, body }) => {
-                from_answer::<T>(status, &headers, &body)
-            }
+            Some(LastResponse::Answer {
+                status,
+                headers,
+                body,
+            }) => from_answer::<T>(status, &headers, &body),
             None => from_generated(e),
         }),
     })
@@ -45,8 +47,16 @@ pub(crate) fn from_answer<T: DeserializeOwned>(
     }
     let retry_after = retry::retry_after_header(headers);
     match parse_error_response(body) {
-        Some(response) => Error::Api { status, response: Box::new(response), retry_after },
-        None => Error::UnexpectedStatus { status, body: BodyExcerpt::new(body), retry_after },
+        Some(response) => Error::Api {
+            status,
+            response: Box::new(response),
+            retry_after,
+        },
+        None => Error::UnexpectedStatus {
+            status,
+            body: BodyExcerpt::new(body),
+            retry_after,
+        },
     }
 }
 
@@ -68,9 +78,17 @@ pub(crate) fn decode_failure<T: DeserializeOwned>(status: StatusCode, body: &[u8
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     let (path, message) = match serde_path_to_error::deserialize::<_, T>(deserializer) {
         Err(e) => (e.path().to_string(), e.inner().to_string()),
-        Ok(_) => (".".to_string(), "trailing data after the JSON document".to_string()),
+        Ok(_) => (
+            ".".to_string(),
+            "trailing data after the JSON document".to_string(),
+        ),
     };
-    Error::Decode { status, path, message, body: BodyExcerpt::new(body) }
+    Error::Decode {
+        status,
+        path,
+        message,
+        body: BodyExcerpt::new(body),
+    }
 }
 
 /// Errors that happened without a buffered answer: the request was never

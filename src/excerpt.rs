@@ -52,7 +52,10 @@ impl BodyExcerpt {
         if text.chars().count() < decoded.chars().count() || head.len() < body.len() {
             text.push('…');
         }
-        Self { text, total_len: body.len() }
+        Self {
+            text,
+            total_len: body.len(),
+        }
     }
 
     /// The printable excerpt.

@@ -16,7 +16,11 @@ use crate::{Error, StatusCode};
 
 /// The final answer of a call, or the typed error the pipeline gave up with.
 pub(crate) enum LastResponse {
-    Answer { status: StatusCode, headers: http::HeaderMap, body: Bytes },
+    Answer {
+        status: StatusCode,
+        headers: http::HeaderMap,
+        body: Bytes,
+    },
     Failed(Error),
 }
 

@@ -84,3 +84,8 @@ pub use reqwest::StatusCode;
 pub use retry::RetryPolicy;
 pub use secrecy::SecretString;
 pub use timestamp::Timestamp;
+
+/// Compiles the README's examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -29,9 +29,18 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn get_conversation(&self, conversation_uuid: &str) -> Result<types::Conversation, Error> {
+    pub async fn get_conversation(
+        &self,
+        conversation_uuid: &str,
+    ) -> Result<types::Conversation, Error> {
         validate::path_segment("conversation_uuid", conversation_uuid)?;
-        call(self.raw().get_conversation().conversation_uuid(conversation_uuid).send()).await
+        call(
+            self.raw()
+                .get_conversation()
+                .conversation_uuid(conversation_uuid)
+                .send(),
+        )
+        .await
     }
 
     /// Gets a presigned URL to upload a media file to
@@ -49,7 +58,13 @@ impl Client {
         extension: &str,
     ) -> Result<types::ConversationMultimediaUploadUrlResponse, Error> {
         validate::extension(extension)?;
-        call(self.raw().get_conversation_multimedia_upload_url().extension(extension).send()).await
+        call(
+            self.raw()
+                .get_conversation_multimedia_upload_url()
+                .extension(extension)
+                .send(),
+        )
+        .await
     }
 
     /// Gets one page of conversation summaries, newest first
@@ -70,7 +85,14 @@ impl Client {
     ) -> Result<types::ConversationsResponse, Error> {
         let limit = validate::page_limit(limit)?;
         let offset = validate::offset(offset)?;
-        call(self.raw().get_conversations().limit(limit).offset(offset).send()).await
+        call(
+            self.raw()
+                .get_conversations()
+                .limit(limit)
+                .offset(offset)
+                .send(),
+        )
+        .await
     }
 
     /// Joins a conversation as the authenticated agent
@@ -83,7 +105,13 @@ impl Client {
     /// ```
     pub async fn join_conversation(&self, conversation_uuid: &str) -> Result<(), Error> {
         validate::path_segment("conversation_uuid", conversation_uuid)?;
-        call(self.raw().join_conversation().conversation_uuid(conversation_uuid).send()).await
+        call(
+            self.raw()
+                .join_conversation()
+                .conversation_uuid(conversation_uuid)
+                .send(),
+        )
+        .await
     }
 
     /// Leaves a conversation
@@ -96,7 +124,13 @@ impl Client {
     /// ```
     pub async fn leave_conversation(&self, conversation_uuid: &str) -> Result<(), Error> {
         validate::path_segment("conversation_uuid", conversation_uuid)?;
-        call(self.raw().leave_conversation().conversation_uuid(conversation_uuid).send()).await
+        call(
+            self.raw()
+                .leave_conversation()
+                .conversation_uuid(conversation_uuid)
+                .send(),
+        )
+        .await
     }
 
     /// Starts a conversation (`PUT /conversation/conversations`).

@@ -62,21 +62,34 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner().send(self.client(), request, info.operation_id).await
+        self.inner()
+            .send(self.client(), request, info.operation_id)
+            .await
     }
 }
 
 /// What one attempt came to.
 enum Attempt {
-    Answer { status: StatusCode, version: http::Version, headers: HeaderMap, body: Bytes },
-    TooLarge { status: StatusCode, version: http::Version, headers: HeaderMap },
+    Answer {
+        status: StatusCode,
+        version: http::Version,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    TooLarge {
+        status: StatusCode,
+        version: http::Version,
+        headers: HeaderMap,
+    },
     Failed(reqwest::Error),
 }
 
 impl Attempt {
     fn outcome(&self) -> Outcome {
         match self {
-            Self::Answer { status, headers, .. } => Outcome::Status {
+            Self::Answer {
+                status, headers, ..
+            } => Outcome::Status {
                 status: *status,
                 retry_after: retry::retry_after_header(headers),
             },
@@ -169,8 +182,17 @@ impl Pipeline {
         let version = response.version();
         let headers = std::mem::take(response.headers_mut());
         match read_capped(&mut response, self.max_response_bytes).await {
-            Ok(body) => Attempt::Answer { status, version, headers, body },
-            Err(ReadError::TooLarge) => Attempt::TooLarge { status, version, headers },
+            Ok(body) => Attempt::Answer {
+                status,
+                version,
+                headers,
+                body,
+            },
+            Err(ReadError::TooLarge) => Attempt::TooLarge {
+                status,
+                version,
+                headers,
+            },
             Err(ReadError::Transport(e)) => Attempt::Failed(e),
         }
     }
@@ -179,9 +201,17 @@ impl Pipeline {
     /// leaves the facade what it needs to map errors.
     fn finish(&self, attempt: Attempt) -> reqwest::Result<reqwest::Response> {
         match attempt {
-            Attempt::Answer { status, version, headers, body } => {
-                let kept_headers =
-                    if status.is_success() { HeaderMap::new() } else { headers.clone() };
+            Attempt::Answer {
+                status,
+                version,
+                headers,
+                body,
+            } => {
+                let kept_headers = if status.is_success() {
+                    HeaderMap::new()
+                } else {
+                    headers.clone()
+                };
                 last_response::record(LastResponse::Answer {
                     status,
                     headers: kept_headers,
@@ -189,7 +219,11 @@ impl Pipeline {
                 });
                 Ok(rebuild(status, version, headers, reqwest::Body::from(body)))
             }
-            Attempt::TooLarge { status, version, headers } => {
+            Attempt::TooLarge {
+                status,
+                version,
+                headers,
+            } => {
                 let limit = self.max_response_bytes;
                 last_response::record(LastResponse::Failed(Error::BodyTooLarge { status, limit }));
                 // Callers of the raw client see the limit as a body error.
@@ -198,7 +232,12 @@ impl Pipeline {
                         "response body exceeds the {limit}-byte limit"
                     )))
                 });
-                Ok(rebuild(status, version, headers, reqwest::Body::wrap_stream(failing)))
+                Ok(rebuild(
+                    status,
+                    version,
+                    headers,
+                    reqwest::Body::wrap_stream(failing),
+                ))
             }
             Attempt::Failed(e) => Err(e),
         }
@@ -226,7 +265,10 @@ enum ReadError {
 /// Reads the whole body, refusing more than `limit` bytes; a body that
 /// arrives in one chunk is not copied.
 async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
-    if response.content_length().is_some_and(|len| len > limit as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
         return Err(ReadError::TooLarge);
     }
     let mut chunks: Vec<Bytes> = Vec::new();

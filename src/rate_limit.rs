@@ -106,9 +106,16 @@ impl RateLimit {
             .ok_or_else(|| Error::config("a rate limit must allow at least one request"))?;
         let spacing = period / requests;
         if spacing.is_zero() {
-            return Err(Error::config("a rate limit's period is too short for its request count"));
+            return Err(Error::config(
+                "a rate limit's period is too short for its request count",
+            ));
         }
-        Ok(Self { quotas: vec![QuotaSpec { period: spacing, burst }] })
+        Ok(Self {
+            quotas: vec![QuotaSpec {
+                period: spacing,
+                burst,
+            }],
+        })
     }
 
     /// Caps how many requests may start back to back (default: the whole
@@ -155,6 +162,8 @@ impl RateLimiter {
 
 impl fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimiter").field("quotas", &self.limiters.len()).finish()
+        f.debug_struct("RateLimiter")
+            .field("quotas", &self.limiters.len())
+            .finish()
     }
 }

@@ -62,7 +62,10 @@ impl RetryPolicy {
     /// assert_eq!(RetryPolicy::disabled().max_retries(), 0);
     /// ```
     pub fn disabled() -> Self {
-        Self { max_retries: 0, ..Self::standard() }
+        Self {
+            max_retries: 0,
+            ..Self::standard()
+        }
     }
 
     /// Sets how many times one call may be retried.
@@ -159,7 +162,10 @@ impl Repeat {
 /// What one attempt came to, as far as retrying is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    Status { status: StatusCode, retry_after: Option<Duration> },
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+    },
     /// The connection could not be made: nothing reached the server.
     ConnectFailed,
     TimedOut,
@@ -171,7 +177,10 @@ pub(crate) enum Outcome {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Decision {
-    Retry { wait: Duration, reason: &'static str },
+    Retry {
+        wait: Duration,
+        reason: &'static str,
+    },
     Stop,
 }
 
@@ -187,25 +196,34 @@ pub(crate) fn decide(
     if retries_done >= policy.max_retries {
         return Decision::Stop;
     }
-    let backoff = |reason| Decision::Retry { wait: policy.backoff(retries_done, jitter), reason };
+    let backoff = |reason| Decision::Retry {
+        wait: policy.backoff(retries_done, jitter),
+        reason,
+    };
     match outcome {
-        Outcome::Status { status, retry_after } if status == StatusCode::TOO_MANY_REQUESTS => {
-            match retry_after {
-                Some(wait) if wait <= policy.max_retry_wait => {
-                    Decision::Retry { wait, reason: "rate limited (429, Retry-After)" }
-                }
-                Some(_) => Decision::Stop,
-                None => backoff("rate limited (429)"),
-            }
-        }
-        Outcome::Status { status, retry_after } if is_server_failure(status) => {
+        Outcome::Status {
+            status,
+            retry_after,
+        } if status == StatusCode::TOO_MANY_REQUESTS => match retry_after {
+            Some(wait) if wait <= policy.max_retry_wait => Decision::Retry {
+                wait,
+                reason: "rate limited (429, Retry-After)",
+            },
+            Some(_) => Decision::Stop,
+            None => backoff("rate limited (429)"),
+        },
+        Outcome::Status {
+            status,
+            retry_after,
+        } if is_server_failure(status) => {
             if repeat == Repeat::Unsafe {
                 return Decision::Stop;
             }
             match retry_after {
-                Some(wait) if wait <= policy.max_retry_wait => {
-                    Decision::Retry { wait, reason: "server error (Retry-After)" }
-                }
+                Some(wait) if wait <= policy.max_retry_wait => Decision::Retry {
+                    wait,
+                    reason: "server error (Retry-After)",
+                },
                 Some(_) => Decision::Stop,
                 None => backoff("server error"),
             }
@@ -251,7 +269,10 @@ mod tests {
     const SECOND: Duration = Duration::from_secs(1);
 
     fn status(code: u16, retry_after: Option<Duration>) -> Outcome {
-        Outcome::Status { status: StatusCode::from_u16(code).unwrap(), retry_after }
+        Outcome::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            retry_after,
+        }
     }
 
     #[test]
@@ -259,9 +280,15 @@ mod tests {
         let p = RetryPolicy::standard();
         assert_eq!(
             decide(&p, Repeat::Unsafe, status(429, Some(2 * SECOND)), 0, 0.5),
-            Decision::Retry { wait: 2 * SECOND, reason: "rate limited (429, Retry-After)" }
+            Decision::Retry {
+                wait: 2 * SECOND,
+                reason: "rate limited (429, Retry-After)"
+            }
         );
-        assert_eq!(decide(&p, Repeat::Safe, status(429, Some(31 * SECOND)), 0, 0.5), Decision::Stop);
+        assert_eq!(
+            decide(&p, Repeat::Safe, status(429, Some(31 * SECOND)), 0, 0.5),
+            Decision::Stop
+        );
         assert!(matches!(
             decide(&p, Repeat::Unsafe, status(429, None), 0, 0.5),
             Decision::Retry { .. }
@@ -271,9 +298,21 @@ mod tests {
     #[test]
     fn unsafe_operations_are_not_repeated_after_they_may_have_run() {
         let p = RetryPolicy::standard();
-        for outcome in [status(500, None), status(503, None), Outcome::TimedOut, Outcome::Broken] {
-            assert_eq!(decide(&p, Repeat::Unsafe, outcome, 0, 0.5), Decision::Stop, "{outcome:?}");
-            assert!(matches!(decide(&p, Repeat::Safe, outcome, 0, 0.5), Decision::Retry { .. }));
+        for outcome in [
+            status(500, None),
+            status(503, None),
+            Outcome::TimedOut,
+            Outcome::Broken,
+        ] {
+            assert_eq!(
+                decide(&p, Repeat::Unsafe, outcome, 0, 0.5),
+                Decision::Stop,
+                "{outcome:?}"
+            );
+            assert!(matches!(
+                decide(&p, Repeat::Safe, outcome, 0, 0.5),
+                Decision::Retry { .. }
+            ));
         }
         assert!(matches!(
             decide(&p, Repeat::Unsafe, Outcome::ConnectFailed, 0, 0.5),
@@ -285,17 +324,29 @@ mod tests {
     fn client_errors_and_final_failures_stop() {
         let p = RetryPolicy::standard();
         for code in [400, 401, 404, 410, 501] {
-            assert_eq!(decide(&p, Repeat::Safe, status(code, None), 0, 0.5), Decision::Stop);
+            assert_eq!(
+                decide(&p, Repeat::Safe, status(code, None), 0, 0.5),
+                Decision::Stop
+            );
         }
-        assert_eq!(decide(&p, Repeat::Safe, Outcome::Final, 0, 0.5), Decision::Stop);
+        assert_eq!(
+            decide(&p, Repeat::Safe, Outcome::Final, 0, 0.5),
+            Decision::Stop
+        );
     }
 
     #[test]
     fn the_budget_and_disabled_policy_are_respected() {
         let p = RetryPolicy::standard();
-        assert_eq!(decide(&p, Repeat::Safe, status(503, None), 3, 0.5), Decision::Stop);
+        assert_eq!(
+            decide(&p, Repeat::Safe, status(503, None), 3, 0.5),
+            Decision::Stop
+        );
         let off = RetryPolicy::disabled();
-        assert_eq!(decide(&off, Repeat::Safe, status(503, None), 0, 0.5), Decision::Stop);
+        assert_eq!(
+            decide(&off, Repeat::Safe, status(503, None), 0, 0.5),
+            Decision::Stop
+        );
     }
 
     #[test]
@@ -317,8 +368,14 @@ mod tests {
     fn retry_after_reads_seconds_and_http_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
         assert_eq!(parse_retry_after(" 7 ", now), Some(7 * SECOND));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(30 * SECOND));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(30 * SECOND)
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
     }

@@ -129,7 +129,11 @@ fn parse_text(text: &str) -> Parsed {
             return Parsed::Zoned(dt);
         }
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
             return Parsed::Naive(naive);
         }
@@ -249,12 +253,22 @@ mod tests {
         for (text, utc) in [
             ("2022-07-18T10:15:30-04:00", "2022-07-18T14:15:30+00:00"),
             ("2022-07-18T14:15:30Z", "2022-07-18T14:15:30+00:00"),
-            ("2022-07-18T14:15:30.123456Z", "2022-07-18T14:15:30.123456+00:00"),
-            ("2022-07-18T10:15:30.5-0400", "2022-07-18T14:15:30.500+00:00"),
+            (
+                "2022-07-18T14:15:30.123456Z",
+                "2022-07-18T14:15:30.123456+00:00",
+            ),
+            (
+                "2022-07-18T10:15:30.5-0400",
+                "2022-07-18T14:15:30.500+00:00",
+            ),
         ] {
             let ts = Timestamp::parse(text);
             assert_eq!(ts.as_str(), text);
-            assert_eq!(ts.utc().map(|d| d.to_rfc3339()), Some(utc.to_string()), "{text}");
+            assert_eq!(
+                ts.utc().map(|d| d.to_rfc3339()),
+                Some(utc.to_string()),
+                "{text}"
+            );
         }
     }
 
@@ -273,7 +287,10 @@ mod tests {
     #[test]
     fn serializes_the_original_text() {
         let ts = Timestamp::parse("2022-07-18T10:15:30.000-04:00");
-        assert_eq!(serde_json::to_string(&ts).unwrap(), "\"2022-07-18T10:15:30.000-04:00\"");
+        assert_eq!(
+            serde_json::to_string(&ts).unwrap(),
+            "\"2022-07-18T10:15:30.000-04:00\""
+        );
         let from_chrono = Timestamp::from(ts.datetime().unwrap());
         assert_eq!(from_chrono.as_str(), "2022-07-18T10:15:30-04:00");
     }

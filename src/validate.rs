@@ -14,10 +14,14 @@ pub(crate) fn path_segment(name: &str, value: &str) -> Result<(), Error> {
         return Err(Error::invalid_input(format!("`{name}` is empty")));
     }
     if value == "." || value == ".." {
-        return Err(Error::invalid_input(format!("`{name}` cannot be `.` or `..`")));
+        return Err(Error::invalid_input(format!(
+            "`{name}` cannot be `.` or `..`"
+        )));
     }
     if value.contains('\\') {
-        return Err(Error::invalid_input(format!("`{name}` cannot contain `\\`")));
+        return Err(Error::invalid_input(format!(
+            "`{name}` cannot contain `\\`"
+        )));
     }
     Ok(())
 }
@@ -42,7 +46,10 @@ pub(crate) fn page_limit(limit: u32) -> Result<i32, Error> {
 
 pub(crate) fn offset(offset: u32) -> Result<i32, Error> {
     i32::try_from(offset).map_err(|_| {
-        Error::invalid_input(format!("`offset` must be at most {}, not {offset}", i32::MAX))
+        Error::invalid_input(format!(
+            "`offset` must be at most {}, not {offset}",
+            i32::MAX
+        ))
     })
 }
 
@@ -53,7 +60,11 @@ mod tests {
     #[test]
     fn path_segments() {
         for bad in ["", ".", "..", "a\\b"] {
-            assert!(path_segment("conversation_uuid", bad).unwrap_err().is_invalid_input());
+            assert!(
+                path_segment("conversation_uuid", bad)
+                    .unwrap_err()
+                    .is_invalid_input()
+            );
         }
         for good in ["abc", "a/b", "...", "a b?#%", "ünï"] {
             assert!(path_segment("conversation_uuid", good).is_ok(), "{good}");

@@ -1,0 +1,114 @@
+//! HTTPS works out of the box through rustls, and certificates are checked.
+
+mod common;
+
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::{TlsAcceptor, rustls};
+use ultracart_conversation::{Client, Error};
+
+struct TestPki {
+    ca_pem: String,
+    server_config: Arc<rustls::ServerConfig>,
+}
+
+/// A throwaway certificate authority and a server certificate it signed
+/// for `localhost` and `127.0.0.1`.
+fn test_pki() -> TestPki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let server_key = KeyPair::generate().unwrap();
+    let server_params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let server_cert = server_params.signed_by(&server_key, &issuer).unwrap();
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![server_cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .unwrap();
+    TestPki {
+        ca_pem: ca_cert.pem(),
+        server_config: Arc::new(server_config),
+    }
+}
+
+/// Serves one canned HTTP/1.1 answer per TLS connection; returns the port.
+async fn serve_tls(config: Arc<rustls::ServerConfig>, body: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn https_with_a_trusted_authority_works() {
+    let pki = test_pki();
+    let port = serve_tls(
+        pki.server_config.clone(),
+        r#"{"conversation_uuid":"over-tls"}"#,
+    )
+    .await;
+
+    let client = Client::builder()
+        .api_key(common::API_KEY)
+        .base_url(format!("https://localhost:{port}/rest/v2"))
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let conversation = client.get_conversation("c-1").await.unwrap();
+
+    assert_eq!(conversation.conversation_uuid.as_deref(), Some("over-tls"));
+}
+
+#[tokio::test]
+async fn https_with_an_unknown_authority_is_refused() {
+    let pki = test_pki();
+    let port = serve_tls(pki.server_config.clone(), "{}").await;
+
+    let client = Client::builder()
+        .api_key(common::API_KEY)
+        .base_url(format!("https://localhost:{port}"))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let error = client.get_conversation("c-1").await.unwrap_err();
+
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+}
