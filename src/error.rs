@@ -169,6 +169,12 @@ impl Error {
         }
     }
 
+    pub(crate) fn pagination(message: impl Into<String>) -> Self {
+        Self::Pagination {
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn from_reqwest(source: reqwest::Error) -> Self {
         if source.is_timeout() {
             Self::Timeout { source }

@@ -1,6 +1,8 @@
-//! Shared helpers for the integration tests: a local mock server and a
+//! Shared helpers for the integration tests: local servers and a
 //! client pointed at it.
 #![allow(dead_code)]
+
+pub mod scripted;
 
 use std::time::Duration;
 
@@ -20,9 +22,13 @@ pub fn fast_retries() -> RetryPolicy {
 }
 
 pub fn builder(server: &MockServer) -> ClientBuilder {
+    builder_at(server.base_url())
+}
+
+pub fn builder_at(base_url: impl Into<String>) -> ClientBuilder {
     Client::builder()
         .api_key(API_KEY)
-        .base_url(server.base_url())
+        .base_url(base_url)
         .retry_policy(fast_retries())
 }
 

@@ -1,0 +1,323 @@
+//! Listing every conversation: following the server's paging, prefetching
+//! without overlapping requests, stopping cleanly.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    builder_at,
+    scripted::{Reply, ScriptedServer, listing},
+    summaries_page,
+};
+use futures::{StreamExt, TryStreamExt};
+use serde_json::json;
+use ultracart_conversation::{Client, Error};
+
+fn uuids(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("conv-{i:06}")).collect()
+}
+
+async fn all_uuids(client: &Client, prefetch: usize) -> Result<Vec<String>, Error> {
+    client
+        .conversations()
+        .prefetch(prefetch)
+        .items()
+        .map_ok(|s| s.conversation_uuid.unwrap_or_default())
+        .try_collect()
+        .await
+}
+
+fn requested(server: &ScriptedServer) -> Vec<(String, String)> {
+    server
+        .log()
+        .iter()
+        .map(|r| {
+            (
+                r.query("_offset").unwrap_or("").to_string(),
+                r.query("_limit").unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(u32, u32)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(o, l)| (o.to_string(), l.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_item_once_in_order_across_an_uneven_last_page() {
+    let server = ScriptedServer::start(listing(450, true, Duration::ZERO)).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let items = all_uuids(&client, 1).await.unwrap();
+
+    assert_eq!(items, uuids(450));
+    assert_eq!(
+        requested(&server),
+        pairs(&[(0, 200), (200, 200), (400, 200)])
+    );
+}
+
+#[tokio::test]
+async fn a_missing_total_is_fine() {
+    let server = ScriptedServer::start(listing(450, false, Duration::ZERO)).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let pages: Vec<_> = client
+        .conversations()
+        .page_size(150)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        pages.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        vec![150, 150, 150]
+    );
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.result_set().unwrap().total_records.is_none())
+    );
+    assert_eq!(pages[2].offset(), 300);
+    assert_eq!(pages[2].result_set().unwrap().more, Some(false));
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn a_server_that_never_advances_ends_with_an_error_after_the_good_page() {
+    let server = ScriptedServer::start(|_, _| {
+        let mut page = summaries_page(0, 200, 200, None, true);
+        page["metadata"]["result_set"]["next_offset"] = json!(0);
+        Reply::json(200, &page)
+    })
+    .await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let results: Vec<Result<_, Error>> = client.conversations().items().collect().await;
+
+    assert_eq!(results.len(), 201, "200 good items, then the error");
+    assert!(results[..200].iter().all(Result::is_ok));
+    let error = results[200].as_ref().unwrap_err();
+    assert!(matches!(error, Error::Pagination { .. }), "{error:?}");
+    assert!(error.to_string().contains("next_offset"));
+    assert_eq!(server.requests(), 1);
+}
+
+#[tokio::test]
+async fn an_empty_page_ends_the_listing_even_if_the_server_says_more() {
+    let server = ScriptedServer::start(|request, _| {
+        let offset: usize = request.query("_offset").unwrap().parse().unwrap();
+        let count = if offset == 0 { 200 } else { 0 };
+        Reply::json(200, &summaries_page(offset, count, 200, None, true))
+    })
+    .await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let items = all_uuids(&client, 0).await.unwrap();
+
+    assert_eq!(items.len(), 200);
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
+async fn max_items_stops_early_and_asks_only_for_what_is_left() {
+    let server = ScriptedServer::start(listing(10_000, true, Duration::ZERO)).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let items: Vec<_> = client
+        .conversations()
+        .max_items(250)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(items.len(), 250);
+    assert_eq!(requested(&server), pairs(&[(0, 200), (200, 50)]));
+}
+
+#[tokio::test]
+async fn start_offset_and_page_size_are_sent() {
+    let server = ScriptedServer::start(listing(130, true, Duration::ZERO)).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let items: Vec<_> = client
+        .conversations()
+        .start_offset(100)
+        .page_size(20)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(items.len(), 30);
+    assert_eq!(items[0].conversation_uuid.as_deref(), Some("conv-000100"));
+    assert_eq!(requested(&server), pairs(&[(100, 20), (120, 20)]));
+}
+
+#[tokio::test]
+async fn prefetch_0_and_4_give_identical_output() {
+    let delay = Duration::from_millis(15);
+    let sequential = ScriptedServer::start(listing(1_000, true, delay)).await;
+    let wide = ScriptedServer::start(listing(1_000, true, delay)).await;
+    let sequential_client = builder_at(sequential.base_url()).build().unwrap();
+    let wide_client = builder_at(wide.base_url())
+        .max_in_flight(4)
+        .build()
+        .unwrap();
+
+    let without = sequential_client
+        .conversations()
+        .page_size(100)
+        .prefetch(0)
+        .items();
+    let with = wide_client
+        .conversations()
+        .page_size(100)
+        .prefetch(4)
+        .items();
+    let without: Vec<_> = without
+        .map_ok(|s| s.conversation_uuid)
+        .try_collect()
+        .await
+        .unwrap();
+    let with: Vec<_> = with
+        .map_ok(|s| s.conversation_uuid)
+        .try_collect()
+        .await
+        .unwrap();
+
+    assert_eq!(with, without);
+    assert_eq!(with.len(), 1_000);
+    assert_eq!(sequential.max_in_flight(), 1);
+    assert!(
+        wide.max_in_flight() > 1,
+        "a gate of 4 lets prefetched pages overlap"
+    );
+    assert!(wide.max_in_flight() <= 4);
+    // Fetching ahead may ask past the end once or twice, never more than
+    // the prefetch depth.
+    assert!(wide.requests() <= 10 + 4, "{} requests", wide.requests());
+}
+
+#[tokio::test]
+async fn prefetch_with_the_default_gate_never_overlaps_requests() {
+    let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(5))).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let items = all_uuids(&client, 4).await.unwrap();
+
+    assert_eq!(items, uuids(2_000));
+    assert_eq!(server.max_in_flight(), 1);
+}
+
+#[tokio::test]
+async fn the_next_page_is_fetched_while_the_caller_works() {
+    let server = ScriptedServer::start(listing(600, true, Duration::from_millis(100))).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+    let mut pages = client.conversations().prefetch(1).pages();
+
+    let first = pages.try_next().await.unwrap().unwrap();
+    // The caller is busy; the second page is already being fetched.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(first.offset(), 0);
+    assert_eq!(server.requests(), 2);
+    drop(pages);
+}
+
+#[tokio::test]
+async fn dropping_the_stream_cancels_what_is_in_flight() {
+    let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(300))).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let mut items = client.conversations().prefetch(1).items();
+    for _ in 0..5 {
+        items.try_next().await.unwrap().unwrap();
+    }
+    // The caller works on; meanwhile the next page has been requested.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(items);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    assert_eq!(
+        server.requests(),
+        2,
+        "the first page and the one fetched ahead"
+    );
+    assert_eq!(
+        server.abandoned(),
+        1,
+        "the page fetched ahead was cancelled"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_page_is_reported_after_the_good_ones() {
+    let server = ScriptedServer::start(|request, _| {
+        let offset: usize = request.query("_offset").unwrap().parse().unwrap();
+        if offset == 0 {
+            Reply::json(200, &summaries_page(0, 200, 200, Some(400), true))
+        } else {
+            Reply::json(
+                400,
+                &common::error_body(400, "Bad offset.", "offset rejected"),
+            )
+        }
+    })
+    .await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let results: Vec<_> = client.conversations().pages().collect().await;
+
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].as_ref().unwrap().len(), 200);
+    assert_eq!(
+        results[1].as_ref().unwrap_err().user_message(),
+        Some("Bad offset.")
+    );
+}
+
+#[tokio::test]
+async fn a_bad_page_size_is_an_input_error_without_requests() {
+    let server = ScriptedServer::start(listing(10, true, Duration::ZERO)).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    for size in [0, 201] {
+        let results: Vec<_> = client
+            .conversations()
+            .page_size(size)
+            .items()
+            .collect()
+            .await;
+        assert_eq!(results.len(), 1);
+        assert!(results[0].as_ref().unwrap_err().is_invalid_input());
+    }
+    assert_eq!(server.requests(), 0);
+}
+
+#[tokio::test]
+async fn many_tasks_sharing_one_default_client_never_overlap() {
+    let server = ScriptedServer::start(|_, _| {
+        Reply::json(200, &json!({"conversation_uuid": "c"})).delay(Duration::from_millis(10))
+    })
+    .await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_conversation("c").await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+
+    assert_eq!(server.requests(), 20);
+    assert_eq!(server.max_in_flight(), 1);
+}

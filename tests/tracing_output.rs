@@ -1,0 +1,168 @@
+//! What the client records with `tracing`: one span per call, an event per
+//! retry, and never a credential or a message body.
+
+mod common;
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::{
+    AGENT_JWT, API_KEY, OAUTH_TOKEN, builder_at,
+    scripted::{Reply, ScriptedServer},
+};
+use futures::TryStreamExt;
+use serde_json::json;
+use tracing_subscriber::fmt::{MakeWriter, format::FmtSpan};
+use ultracart_conversation::{Client, types::ConversationStartRequest};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
+
+const MESSAGE_BODY: &str = "my order number is 12345, secret-ish";
+
+/// Answers every operation; the first call of each kind fails once so that
+/// retries are traced too.
+fn service() -> impl Fn(&common::scripted::Received, usize) -> Reply + Send + Sync + 'static {
+    |request, n| {
+        if n % 3 == 0 && request.method == "GET" {
+            return Reply::text(503, "busy");
+        }
+        match (request.method.as_str(), request.path.as_str()) {
+            ("PUT", "/conversation/agent/auth") => Reply::json(200, &json!({"jwt": AGENT_JWT})),
+            ("GET", "/conversation/conversations") => {
+                Reply::json(200, &common::summaries_page(0, 3, 200, Some(3), false))
+            }
+            ("PUT", "/conversation/conversations") => {
+                Reply::json(500, &common::error_body(500, "x", "y"))
+            }
+            ("GET", "/conversation/upload_url/png") => Reply::json(
+                200,
+                &json!({
+                    "conversation_multimedia_upload_url": {"key": "k", "url": "https://up.test/k?sig=1"}
+                }),
+            ),
+            ("GET", "/conversation/conversations/bad") => Reply::json(
+                200,
+                &json!({"messages": [{"body": MESSAGE_BODY, "message_dts": true}]}),
+            ),
+            ("GET", _) => Reply::json(200, &json!({"messages": [{"body": MESSAGE_BODY}]})),
+            _ => Reply::text(204, ""),
+        }
+    }
+}
+
+async fn exercise(client: &Client) {
+    let _ = client.get_agent_websocket_authorization().await;
+    let _ = client.get_conversation("c-1").await;
+    let _ = client.get_conversation("bad").await;
+    let _ = client.get_conversation_multimedia_upload_url("png").await;
+    let _ = client.get_conversations(10, 0).await;
+    let _ = client.conversations().items().try_collect::<Vec<_>>().await;
+    let _ = client.join_conversation("c-1").await;
+    let _ = client.leave_conversation("c-1").await;
+    let _ = client
+        .start_conversation(&ConversationStartRequest::default())
+        .await;
+    let _ = client.get_conversation("").await;
+}
+
+#[tokio::test]
+async fn every_call_and_failure_path_traces_no_secret_and_no_body() {
+    let server = ScriptedServer::start(service()).await;
+    let (captured, _guard) = capture();
+
+    let key_client = builder_at(server.base_url()).build().unwrap();
+    exercise(&key_client).await;
+    let token_client = Client::builder()
+        .bearer_token(OAUTH_TOKEN)
+        .base_url(server.base_url())
+        .retry_policy(common::fast_retries())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    exercise(&token_client).await;
+
+    let text = captured.text();
+    assert!(
+        text.contains("ultracart_conversation.call"),
+        "spans are recorded: {text}"
+    );
+    for secret in [API_KEY, OAUTH_TOKEN, AGENT_JWT, MESSAGE_BODY] {
+        assert!(!text.contains(secret), "trace output contains {secret:?}");
+    }
+    for part in AGENT_JWT.split('.') {
+        assert!(!text.contains(part));
+    }
+}
+
+#[tokio::test]
+async fn a_call_has_one_span_with_its_operation_attempts_and_status() {
+    let server = ScriptedServer::start(|_, n| match n {
+        0 => Reply::text(503, "busy"),
+        _ => Reply::json(200, &json!({"conversation_uuid": "c-1"})),
+    })
+    .await;
+    let (captured, _guard) = capture();
+
+    builder_at(server.base_url())
+        .build()
+        .unwrap()
+        .get_conversation("c-1")
+        .await
+        .unwrap();
+
+    let text = captured.text();
+    let closes: Vec<&str> = text.lines().filter(|l| l.contains("close")).collect();
+    assert_eq!(closes.len(), 1, "{text}");
+    let span = closes[0];
+    assert!(span.contains("operation=\"get_conversation\""), "{span}");
+    assert!(span.contains("attempt=2"), "{span}");
+    assert!(span.contains("status=200"), "{span}");
+    assert!(span.contains("elapsed_ms="), "{span}");
+    let retry = text
+        .lines()
+        .find(|l| l.contains("retrying UltraCart request"))
+        .expect("a retry event");
+    assert!(retry.contains("reason=\"server error\""), "{retry}");
+    assert!(retry.contains("wait_ms="), "{retry}");
+}
