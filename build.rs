@@ -10,16 +10,26 @@ fn main() {
     println!("cargo::rerun-if-changed=codegen/generate.rs");
     println!("cargo::rerun-if-changed=build.rs");
 
-    let code = match generate::generate_from_path(Path::new(generate::SPEC_PATH)) {
-        Ok(code) => code,
-        Err(message) => {
-            println!("cargo::error={message}");
+    let spec = match std::fs::read_to_string(generate::SPEC_PATH) {
+        Ok(spec) => spec,
+        Err(e) => {
+            println!("cargo::error=cannot read {}: {e}", generate::SPEC_PATH);
             return;
         }
     };
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("conversation_api.rs");
-    if let Err(e) = std::fs::write(&out, code) {
-        println!("cargo::error=cannot write {}: {e}", out.display());
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    write(&out_dir.join("conversation_api.rs"), generate::generate(&spec));
+    // Only the `mock` feature compiles these, but generating them is cheap.
+    write(&out_dir.join("conversation_httpmock.rs"), generate::generate_httpmock(&spec));
+}
+
+fn write(path: &Path, code: Result<String, String>) {
+    match code {
+        Ok(code) => {
+            if let Err(e) = std::fs::write(path, code) {
+                println!("cargo::error=cannot write {}: {e}", path.display());
+            }
+        }
+        Err(message) => println!("cargo::error={message}"),
     }
 }

@@ -46,6 +46,9 @@ mod error;
 mod error_mapping;
 mod excerpt;
 mod last_response;
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod mock;
 mod operations;
 mod page_plan;
 mod pager;
