@@ -18,9 +18,15 @@ fn main() {
         }
     };
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    write(&out_dir.join("conversation_api.rs"), generate::generate(&spec));
+    write(
+        &out_dir.join("conversation_api.rs"),
+        generate::generate(&spec),
+    );
     // Only the `mock` feature compiles these, but generating them is cheap.
-    write(&out_dir.join("conversation_httpmock.rs"), generate::generate_httpmock(&spec));
+    write(
+        &out_dir.join("conversation_httpmock.rs"),
+        generate::generate_httpmock(&spec),
+    );
 }
 
 fn write(path: &Path, code: Result<String, String>) {

@@ -5,9 +5,11 @@ use std::{fmt, sync::Arc, time::Duration};
 use http::HeaderValue;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
-use url::{Host, Url};
 
-use crate::{Client, Error, RateLimit, RetryPolicy, auth::Auth, pipeline::Pipeline, raw};
+use crate::{
+    Client, Error, RateLimit, RetryPolicy, TokenProvider, auth::Auth, pipeline::Pipeline, raw,
+    url_check,
+};
 
 /// UltraCart's REST v2 root.
 pub const DEFAULT_BASE_URL: &str = "https://secure.ultracart.com/rest/v2";
@@ -15,6 +17,8 @@ pub const DEFAULT_BASE_URL: &str = "https://secure.ultracart.com/rest/v2";
 pub const DEFAULT_API_VERSION: &str = "2017-03-01";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Media can be large and storage far away.
+const DEFAULT_UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
 /// Enough for a conversation with thousands of messages or a full page of
 /// summaries; a misbehaving server cannot make the client buffer more.
 const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
@@ -41,10 +45,12 @@ const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 pub struct ClientBuilder {
     api_key: Option<SecretString>,
     bearer_token: Option<SecretString>,
+    token_provider: Option<Arc<dyn TokenProvider>>,
     base_url: String,
     api_version: String,
     timeout: Duration,
     connect_timeout: Duration,
+    upload_timeout: Duration,
     user_agent: String,
     reqwest_client: Option<reqwest::Client>,
     root_certificates: Vec<reqwest::Certificate>,
@@ -59,10 +65,12 @@ impl Default for ClientBuilder {
         Self {
             api_key: None,
             bearer_token: None,
+            token_provider: None,
             base_url: DEFAULT_BASE_URL.to_string(),
             api_version: DEFAULT_API_VERSION.to_string(),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
             user_agent: concat!("ultracart-conversation/", env!("CARGO_PKG_VERSION")).to_string(),
             reqwest_client: None,
             root_certificates: Vec::new(),
@@ -80,10 +88,12 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("api_key", &redacted(self.api_key.is_some()))
             .field("bearer_token", &redacted(self.bearer_token.is_some()))
+            .field("token_provider", &self.token_provider.is_some())
             .field("base_url", &self.base_url)
             .field("api_version", &self.api_version)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("upload_timeout", &self.upload_timeout)
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
@@ -114,6 +124,21 @@ impl ClientBuilder {
     /// ```
     pub fn bearer_token(mut self, token: impl Into<SecretString>) -> Self {
         self.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Authenticates with OAuth access tokens from a provider, such as a
+    /// [`RefreshTokenProvider`](crate::RefreshTokenProvider) that renews
+    /// them as they expire.
+    ///
+    /// ```
+    /// # use ultracart_conversation::{Client, RefreshTokenProvider};
+    /// let provider = RefreshTokenProvider::new("client-id", "client-secret", "refresh-token");
+    /// let client = Client::builder().token_provider(provider).build()?;
+    /// # Ok::<(), ultracart_conversation::Error>(())
+    /// ```
+    pub fn token_provider(mut self, provider: impl TokenProvider) -> Self {
+        self.token_provider = Some(Arc::new(provider));
         self
     }
 
@@ -171,6 +196,20 @@ impl ClientBuilder {
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest time one media upload to the storage service may take
+    /// (default 5 minutes).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ultracart_conversation::Client;
+    /// let client = Client::builder().api_key("k").upload_timeout(Duration::from_secs(900)).build()?;
+    /// # Ok::<(), ultracart_conversation::Error>(())
+    /// ```
+    pub fn upload_timeout(mut self, timeout: Duration) -> Self {
+        self.upload_timeout = timeout;
         self
     }
 
@@ -318,27 +357,29 @@ impl ClientBuilder {
     /// assert!(e.to_string().contains("https"));
     /// ```
     pub fn build(self) -> Result<Client, Error> {
-        let auth = match (&self.api_key, &self.bearer_token) {
-            (Some(key), None) => Auth::api_key(key)?,
-            (None, Some(token)) => Auth::bearer(token)?,
-            (None, None) => {
+        let auth = match (self.api_key, self.bearer_token, self.token_provider) {
+            (Some(key), None, None) => Auth::api_key(&key)?,
+            (None, Some(token), None) => Auth::bearer(&token)?,
+            (None, None, Some(provider)) => Auth::Provider(provider),
+            (None, None, None) => {
                 return Err(Error::config(
-                    "no credential: set .api_key(..) or .bearer_token(..), or use Client::from_env()",
+                    "no credential: set .api_key(..), .bearer_token(..) or .token_provider(..), or use Client::from_env()",
                 ));
             }
-            (Some(_), Some(_)) => {
+            _ => {
                 return Err(Error::config(
-                    "both an API key and a bearer token are set; UltraCart takes one credential per client",
+                    "more than one credential is set; UltraCart takes one credential per client",
                 ));
             }
         };
-        let base_url = normalize_base_url(&self.base_url)?;
+        let base_url = url_check::checked_url(&self.base_url, "base URL")?;
         let api_version = header_value("API version", &self.api_version)?;
         let user_agent = header_value("user agent", &self.user_agent)?;
         if self.max_in_flight == 0 {
             return Err(Error::config("max_in_flight must be at least 1"));
         }
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() || self.upload_timeout.is_zero()
+        {
             return Err(Error::config("timeouts must be longer than zero"));
         }
         if self.max_response_bytes == 0 {
@@ -361,6 +402,7 @@ impl ClientBuilder {
             api_version,
             user_agent,
             timeout: self.timeout,
+            upload_timeout: self.upload_timeout,
             gate: Semaphore::new(self.max_in_flight),
             max_in_flight: self.max_in_flight,
             retry: self.retry,
@@ -375,86 +417,4 @@ impl ClientBuilder {
 fn header_value(what: &str, value: &str) -> Result<HeaderValue, Error> {
     HeaderValue::try_from(value)
         .map_err(|_| Error::config(format!("the {what} cannot go in an HTTP header")))
-}
-
-/// Parses and checks the base URL, and drops trailing slashes: the
-/// generated client appends paths that start with `/`.
-fn normalize_base_url(input: &str) -> Result<String, Error> {
-    // Messages never repeat the input: it might hold credentials.
-    let url = Url::parse(input.trim())
-        .map_err(|e| Error::config(format!("the base URL is not a valid URL: {e}")))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(
-            "the base URL must not contain credentials; use .api_key(..) or .bearer_token(..)",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config(
-            "the base URL must not have a query or a fragment",
-        ));
-    }
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(Error::config(
-                "the base URL must use https; plain http is allowed only for loopback hosts",
-            ));
-        }
-        other => {
-            return Err(Error::config(format!(
-                "the base URL must use https, not `{other}`"
-            )));
-        }
-    }
-    if url.host().is_none() {
-        return Err(Error::config("the base URL has no host"));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_string())
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        None => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_are_checked_and_normalized() {
-        let ok = |s: &str| normalize_base_url(s).unwrap();
-        assert_eq!(
-            ok("https://secure.ultracart.com/rest/v2/"),
-            "https://secure.ultracart.com/rest/v2"
-        );
-        assert_eq!(
-            ok("https://secure.ultracart.com/rest/v2//"),
-            "https://secure.ultracart.com/rest/v2"
-        );
-        assert_eq!(ok("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
-        assert_eq!(ok("http://[::1]:9000/api"), "http://[::1]:9000/api");
-        assert_eq!(ok("http://localhost:1/"), "http://localhost:1");
-        for bad in [
-            "",
-            "not a url",
-            "http://example.com",
-            "http://127.example.com",
-            "ftp://127.0.0.1",
-            "https://user:secret@example.com",
-            "https://example.com/?q=1",
-        ] {
-            let e = normalize_base_url(bad).unwrap_err();
-            assert!(matches!(e, Error::Config { .. }), "{bad}");
-            assert!(!e.to_string().contains("secret"));
-        }
-    }
 }

@@ -4,7 +4,7 @@ use std::{fmt, sync::Arc};
 
 use progenitor_client::ClientInfo;
 
-use crate::{ClientBuilder, raw};
+use crate::{ClientBuilder, agent_credentials::AgentCache, raw};
 
 /// An UltraCart Conversation API client.
 ///
@@ -26,7 +26,13 @@ use crate::{ClientBuilder, raw};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    raw: Arc<raw::Client>,
+    inner: Arc<Shared>,
+}
+
+/// What every clone shares.
+struct Shared {
+    raw: raw::Client,
+    agent: AgentCache,
 }
 
 impl Client {
@@ -41,7 +47,16 @@ impl Client {
     }
 
     pub(crate) fn from_raw(raw: raw::Client) -> Self {
-        Self { raw: Arc::new(raw) }
+        Self {
+            inner: Arc::new(Shared {
+                raw,
+                agent: AgentCache::default(),
+            }),
+        }
+    }
+
+    pub(crate) fn agent_cache(&self) -> &AgentCache {
+        &self.inner.agent
     }
 
     /// The generated low-level client, for anything the facade does not
@@ -55,7 +70,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn raw(&self) -> &raw::Client {
-        &self.raw
+        &self.inner.raw
     }
 
     /// The base URL requests go to, without a trailing slash.
@@ -66,15 +81,15 @@ impl Client {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn base_url(&self) -> &str {
-        self.raw.baseurl()
+        self.raw().baseurl()
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.raw.baseurl())
-            .field("pipeline", self.raw.inner())
+            .field("base_url", &self.raw().baseurl())
+            .field("pipeline", self.raw().inner())
             .finish()
     }
 }

@@ -121,6 +121,37 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// No OAuth access token could be had from the
+    /// [`TokenProvider`](crate::TokenProvider).
+    #[error("could not obtain an OAuth access token: {message}")]
+    #[non_exhaustive]
+    TokenRefresh {
+        /// The token endpoint's status, when it answered.
+        status: Option<StatusCode>,
+        /// What went wrong; never the token itself.
+        message: String,
+    },
+
+    /// The agent websocket authorization is unusable (no JWT, a JWT that
+    /// cannot be read, no websocket URL).
+    #[error("unusable agent websocket authorization: {message}")]
+    #[non_exhaustive]
+    AgentAuth {
+        /// What was wrong; never the token itself.
+        message: String,
+    },
+
+    /// The storage service refused a media upload, or UltraCart gave no
+    /// usable upload URL.
+    #[error("media upload failed: {message}")]
+    #[non_exhaustive]
+    Upload {
+        /// The storage service's status, when it answered.
+        status: Option<StatusCode>,
+        /// What happened, with a short excerpt of the storage service's answer.
+        message: String,
+    },
+
     /// The server's paging metadata would make a listing loop or go back.
     #[error("paging stopped: {message}")]
     #[non_exhaustive]
@@ -169,6 +200,19 @@ impl Error {
         }
     }
 
+    pub(crate) fn token(message: impl Into<String>, status: Option<StatusCode>) -> Self {
+        Self::TokenRefresh {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn agent_auth(message: impl Into<String>) -> Self {
+        Self::AgentAuth {
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn pagination(message: impl Into<String>) -> Self {
         Self::Pagination {
             message: message.into(),
@@ -199,6 +243,7 @@ impl Error {
             | Self::EmptyBody { status }
             | Self::BodyTooLarge { status, .. } => Some(*status),
             Self::Timeout { source } | Self::Transport { source } => source.status(),
+            Self::TokenRefresh { status, .. } | Self::Upload { status, .. } => *status,
             _ => None,
         }
     }
@@ -327,6 +372,14 @@ impl Error {
             Self::Api { status, .. } | Self::UnexpectedStatus { status, .. } => {
                 crate::retry::is_transient_status(*status)
             }
+            Self::TokenRefresh {
+                status: Some(status),
+                ..
+            }
+            | Self::Upload {
+                status: Some(status),
+                ..
+            } => crate::retry::is_transient_status(*status),
             _ => false,
         }
     }

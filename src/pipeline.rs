@@ -9,6 +9,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use secrecy::SecretString;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -35,6 +36,7 @@ pub struct Pipeline {
     pub(crate) api_version: HeaderValue,
     pub(crate) user_agent: HeaderValue,
     pub(crate) timeout: Duration,
+    pub(crate) upload_timeout: Duration,
     pub(crate) gate: Semaphore,
     pub(crate) max_in_flight: usize,
     pub(crate) retry: RetryPolicy,
@@ -48,6 +50,7 @@ impl fmt::Debug for Pipeline {
             .field("auth", &self.auth)
             .field("api_version", &self.api_version)
             .field("timeout", &self.timeout)
+            .field("upload_timeout", &self.upload_timeout)
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
             .field("rate_limiter", &self.rate_limiter)
@@ -78,8 +81,6 @@ enum Attempt {
     },
     TooLarge {
         status: StatusCode,
-        version: http::Version,
-        headers: HeaderMap,
     },
     Failed(reqwest::Error),
 }
@@ -121,10 +122,39 @@ impl Pipeline {
             let started = tokio::time::Instant::now();
             let repeat = Repeat::of_operation(operation);
             let mut retries_done = 0;
+            let mut fresh_token = None;
+            let mut reauthenticated = false;
             loop {
                 let copy = request.try_clone();
+                let token = match self
+                    .auth
+                    .apply(request.headers_mut(), fresh_token.take())
+                    .await
+                {
+                    Ok(token) => token,
+                    Err(error) => return Ok(self.give_up(error)),
+                };
                 let attempt = self.attempt(http, request).await;
                 let outcome = attempt.outcome();
+                let copy = match (reauthenticated || !is_unauthorized(outcome), copy) {
+                    (false, Some(copy)) => {
+                        reauthenticated = true;
+                        match self.replacement_token(token).await {
+                            Ok(Some(token)) => {
+                                tracing::debug!(
+                                    operation,
+                                    "retrying with a refreshed access token"
+                                );
+                                fresh_token = Some(token);
+                                request = copy;
+                                continue;
+                            }
+                            Ok(None) => Some(copy),
+                            Err(error) => return Ok(self.give_up(error)),
+                        }
+                    }
+                    (_, copy) => copy,
+                };
                 let decision =
                     retry::decide(&self.retry, repeat, outcome, retries_done, fastrand::f64());
                 match (decision, copy) {
@@ -156,13 +186,24 @@ impl Pipeline {
         .await
     }
 
+    /// After a 401 the request was refused unread, so it may go once more
+    /// (even `start_conversation`), if the token provider has a new token.
+    async fn replacement_token(
+        &self,
+        rejected: Option<SecretString>,
+    ) -> Result<Option<SecretString>, Error> {
+        match rejected {
+            Some(rejected) => self.auth.replacement(rejected).await,
+            None => Ok(None),
+        }
+    }
+
     fn prepare(&self, request: &mut reqwest::Request) {
         let headers = request.headers_mut();
         headers.remove(PROGENITOR_VERSION_HEADER);
         headers.insert(API_VERSION_HEADER, self.api_version.clone());
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(header::USER_AGENT, self.user_agent.clone());
-        self.auth.apply(headers);
         *request.timeout_mut() = Some(self.timeout);
     }
 
@@ -188,11 +229,7 @@ impl Pipeline {
                 headers,
                 body,
             },
-            Err(ReadError::TooLarge) => Attempt::TooLarge {
-                status,
-                version,
-                headers,
-            },
+            Err(ReadError::TooLarge) => Attempt::TooLarge { status },
             Err(ReadError::Transport(e)) => Attempt::Failed(e),
         }
     }
@@ -219,29 +256,40 @@ impl Pipeline {
                 });
                 Ok(rebuild(status, version, headers, reqwest::Body::from(body)))
             }
-            Attempt::TooLarge {
-                status,
-                version,
-                headers,
-            } => {
+            Attempt::TooLarge { status } => {
                 let limit = self.max_response_bytes;
-                last_response::record(LastResponse::Failed(Error::BodyTooLarge { status, limit }));
-                // Callers of the raw client see the limit as a body error.
-                let failing = futures::stream::once(async move {
-                    Err::<Bytes, _>(std::io::Error::other(format!(
-                        "response body exceeds the {limit}-byte limit"
-                    )))
-                });
-                Ok(rebuild(
-                    status,
-                    version,
-                    headers,
-                    reqwest::Body::wrap_stream(failing),
-                ))
+                Ok(self.give_up(Error::BodyTooLarge { status, limit }))
             }
             Attempt::Failed(e) => Err(e),
         }
     }
+
+    /// Ends a call with a typed error. The facade takes the error from the
+    /// call's slot; the generated code needs a response, so it gets one with
+    /// an error status that every operation declares, whose body fails to
+    /// read with the same message (what callers of the raw client see).
+    fn give_up(&self, error: Error) -> reqwest::Response {
+        let message = error.to_string();
+        last_response::record(LastResponse::Failed(error));
+        let failing =
+            futures::stream::once(async move { Err::<Bytes, _>(std::io::Error::other(message)) });
+        rebuild(
+            StatusCode::UNAUTHORIZED,
+            http::Version::HTTP_11,
+            HeaderMap::new(),
+            reqwest::Body::wrap_stream(failing),
+        )
+    }
+}
+
+fn is_unauthorized(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Status {
+            status: StatusCode::UNAUTHORIZED,
+            ..
+        }
+    )
 }
 
 fn rebuild(

@@ -1,0 +1,287 @@
+//! Agent websocket credentials: the JWT, where to connect, and until when.
+
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::{Client, Error, Jwt, types::ConversationAgentAuthResponse};
+
+/// Fetch new credentials this long before the JWT expires, so that a
+/// websocket handshake never starts with a token about to lapse.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// What an agent needs to open UltraCart's conversation websocket: a JWT,
+/// the websocket URL, and when the JWT expires (read from its `exp` claim,
+/// without verifying the signature: that is the websocket server's job).
+///
+/// ```
+/// use ultracart_conversation::{AgentCredentials, types::ConversationAgentAuthResponse, Jwt};
+///
+/// // header {"alg":"none"} . payload {"exp":4102444800} . no signature
+/// let response = ConversationAgentAuthResponse {
+///     jwt: Some(Jwt::new("eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDB9.")),
+///     websocket_url: Some("wss://ws.example.test/agent".into()),
+///     ..Default::default()
+/// };
+/// let credentials = AgentCredentials::from_response(response)?;
+/// assert_eq!(credentials.websocket_url().scheme(), "wss");
+/// assert_eq!(credentials.expires_at().unwrap().to_rfc3339(), "2100-01-01T00:00:00+00:00");
+/// # Ok::<(), ultracart_conversation::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct AgentCredentials {
+    jwt: Jwt,
+    websocket_url: Url,
+    expires_at: Option<DateTime<Utc>>,
+    participant_arn: Option<String>,
+    merchant_id: Option<String>,
+    twilio_phone_numbers: Vec<String>,
+}
+
+impl AgentCredentials {
+    /// Checks and reads UltraCart's answer. A missing or unreadable JWT, or
+    /// a missing or unparsable websocket URL, is an [`Error::AgentAuth`].
+    ///
+    /// ```
+    /// # use ultracart_conversation::{AgentCredentials, Jwt, types::ConversationAgentAuthResponse};
+    /// let not_a_jwt = ConversationAgentAuthResponse {
+    ///     jwt: Some(Jwt::new("opaque")),
+    ///     websocket_url: Some("wss://ws.example.test".into()),
+    ///     ..Default::default()
+    /// };
+    /// assert!(AgentCredentials::from_response(not_a_jwt).is_err());
+    /// ```
+    pub fn from_response(response: ConversationAgentAuthResponse) -> Result<Self, Error> {
+        let jwt = response
+            .jwt
+            .ok_or_else(|| Error::agent_auth("the answer has no JWT"))?;
+        let expires_at = jwt_expiry(jwt.expose())?;
+        let url = response
+            .websocket_url
+            .ok_or_else(|| Error::agent_auth("the answer has no websocket URL"))?;
+        let websocket_url = Url::parse(&url)
+            .map_err(|e| Error::agent_auth(format!("the websocket URL is not a valid URL: {e}")))?;
+        Ok(Self {
+            jwt,
+            websocket_url,
+            expires_at,
+            participant_arn: response.conversation_participant_arn,
+            merchant_id: response.merchant_id,
+            twilio_phone_numbers: response.twilio_phone_numbers.unwrap_or_default(),
+        })
+    }
+
+    /// The token for the websocket handshake.
+    ///
+    /// ```no_run
+    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// let bearer = format!("Bearer {}", credentials.jwt().expose());
+    /// # }
+    /// ```
+    pub fn jwt(&self) -> &Jwt {
+        &self.jwt
+    }
+
+    /// Where to open the websocket.
+    ///
+    /// ```no_run
+    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// println!("connecting to {}", credentials.websocket_url());
+    /// # }
+    /// ```
+    pub fn websocket_url(&self) -> &Url {
+        &self.websocket_url
+    }
+
+    /// When the JWT expires, from its `exp` claim (`None` when it has none).
+    ///
+    /// ```no_run
+    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// if let Some(at) = credentials.expires_at() { println!("valid until {at}"); }
+    /// # }
+    /// ```
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
+
+    /// Whether the JWT expires within `window` from now. A JWT without
+    /// `exp` never does.
+    ///
+    /// ```no_run
+    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// use std::time::Duration;
+    /// if credentials.expires_within(Duration::from_secs(300)) { /* fetch new ones soon */ }
+    /// # }
+    /// ```
+    pub fn expires_within(&self, window: Duration) -> bool {
+        let Some(expires_at) = self.expires_at else {
+            return false;
+        };
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        DateTime::<Utc>::from(std::time::SystemTime::now())
+            .checked_add_signed(window)
+            .is_none_or(|horizon| horizon >= expires_at)
+    }
+
+    /// The agent's participant ARN.
+    ///
+    /// ```no_run
+    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// println!("{:?}", credentials.participant_arn());
+    /// # }
+    /// ```
+    pub fn participant_arn(&self) -> Option<&str> {
+        self.participant_arn.as_deref()
+    }
+
+    /// The merchant the agent works for.
+    ///
+    /// ```no_run
+    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// println!("{:?}", credentials.merchant_id());
+    /// # }
+    /// ```
+    pub fn merchant_id(&self) -> Option<&str> {
+        self.merchant_id.as_deref()
+    }
+
+    /// The merchant's conversation phone numbers.
+    ///
+    /// ```no_run
+    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// for number in credentials.twilio_phone_numbers() { println!("{number}"); }
+    /// # }
+    /// ```
+    pub fn twilio_phone_numbers(&self) -> &[String] {
+        &self.twilio_phone_numbers
+    }
+}
+
+/// Reads `exp` from a JWT's payload without verifying it. Messages never
+/// quote the token.
+pub(crate) fn jwt_expiry(token: &str) -> Result<Option<DateTime<Utc>>, Error> {
+    let mut parts = token.split('.');
+    let (Some(_header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::agent_auth(
+            "the JWT does not have three dot-separated parts",
+        ));
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| Error::agent_auth("the JWT's payload is not base64url"))?;
+    let claims = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .ok_or_else(|| Error::agent_auth("the JWT's payload is not a JSON object of claims"))?;
+    let Some(exp) = claims.get("exp") else {
+        return Ok(None);
+    };
+    let seconds = exp
+        .as_i64()
+        .or_else(|| {
+            exp.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 1e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| Error::agent_auth("the JWT's exp claim is not a number in range"))?;
+    DateTime::from_timestamp(seconds, 0)
+        .map(Some)
+        .ok_or_else(|| Error::agent_auth("the JWT's exp claim is out of range"))
+}
+
+/// Credentials shared by every clone of a client.
+#[derive(Default)]
+pub(crate) struct AgentCache(tokio::sync::Mutex<Option<AgentCredentials>>);
+
+impl Client {
+    /// Agent websocket credentials, reused until a minute before the JWT
+    /// expires; concurrent callers share one request. A JWT without `exp`
+    /// is never reused.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+    /// let credentials = client.agent_credentials().await?;
+    /// println!("open {} until {:?}", credentials.websocket_url(), credentials.expires_at());
+    /// # Ok(()) }
+    /// ```
+    pub async fn agent_credentials(&self) -> Result<AgentCredentials, Error> {
+        let mut cached = self.agent_cache().0.lock().await;
+        if let Some(credentials) = cached
+            .as_ref()
+            .filter(|c| c.expires_at.is_some() && !c.expires_within(EXPIRY_MARGIN))
+        {
+            return Ok(credentials.clone());
+        }
+        let response = self.get_agent_websocket_authorization().await?;
+        let credentials = AgentCredentials::from_response(response)?;
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+
+    /// Drops cached agent credentials, for example after the websocket
+    /// server refused them; the next
+    /// [`agent_credentials`](Self::agent_credentials) fetches new ones.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ultracart_conversation::Client) {
+    /// client.forget_agent_credentials().await;
+    /// # }
+    /// ```
+    pub async fn forget_agent_credentials(&self) {
+        *self.agent_cache().0.lock().await = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(json: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn reads_exp_from_well_formed_tokens() {
+        let token = format!(
+            "{}.{}.sig",
+            encode(r#"{"alg":"HS256"}"#),
+            encode(r#"{"exp":1700000000}"#)
+        );
+        assert_eq!(
+            jwt_expiry(&token).unwrap().unwrap().timestamp(),
+            1_700_000_000
+        );
+        let fractional = format!("h.{}.s", encode(r#"{"exp":1700000000.5}"#));
+        assert_eq!(
+            jwt_expiry(&fractional).unwrap().unwrap().timestamp(),
+            1_700_000_000
+        );
+        let padded = format!("h.{}==.s", encode(r#"{"exp":1}"#));
+        assert!(jwt_expiry(&padded).is_ok());
+        let no_exp = format!("h.{}.s", encode(r#"{"sub":"agent"}"#));
+        assert_eq!(jwt_expiry(&no_exp).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_tokens_are_errors_that_do_not_quote_them() {
+        let secret_payload = encode(r#"{"exp":"tomorrow","secret":"TOPSECRET"}"#);
+        for token in [
+            "TOPSECRET".to_string(),
+            "a.b".to_string(),
+            "a.b.c.d".to_string(),
+            "h.!!TOPSECRET!!.s".to_string(),
+            format!("h.{}.s", encode("[1,2]")),
+            format!("h.{secret_payload}.s"),
+            format!("h.{}.s", encode(r#"{"exp":1e300}"#)),
+        ] {
+            let error = jwt_expiry(&token).unwrap_err();
+            assert!(matches!(error, Error::AgentAuth { .. }), "{token}");
+            assert!(!error.to_string().contains("TOPSECRET"));
+            assert!(!error.to_string().contains(&secret_payload));
+        }
+    }
+}

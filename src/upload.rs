@@ -1,0 +1,297 @@
+//! Media upload: ask UltraCart for a presigned URL, then PUT the bytes there.
+
+use std::{fmt, path::Path, time::Duration};
+
+use bytes::Bytes;
+use progenitor_client::ClientInfo;
+use tracing::Instrument;
+use url::Url;
+
+use crate::{
+    BodyExcerpt, Client, Error,
+    retry::{self, Decision, Outcome, Repeat},
+    url_check,
+};
+
+/// How much of the storage service's refusal an error keeps.
+const REFUSAL_EXCERPT_BYTES: usize = 4 * 1024;
+
+/// Where an uploaded file now lives.
+///
+/// `Debug` leaves out the URL's query: on a presigned URL it is a signature
+/// that lets anyone write to the object until it expires.
+///
+/// ```no_run
+/// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+/// let media = client.upload_multimedia("png", std::fs::read("logo.png").unwrap()).await?;
+/// println!("stored as {}", media.key());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct UploadedMedia {
+    key: String,
+    url: Url,
+}
+
+impl UploadedMedia {
+    /// The stored object's key, to refer to the media in a conversation.
+    ///
+    /// ```no_run
+    /// # fn f(media: ultracart_conversation::UploadedMedia) {
+    /// println!("{}", media.key());
+    /// # }
+    /// ```
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The presigned URL the bytes went to.
+    ///
+    /// ```no_run
+    /// # fn f(media: ultracart_conversation::UploadedMedia) {
+    /// println!("{}", media.url().path());
+    /// # }
+    /// ```
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+impl fmt::Debug for UploadedMedia {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.url.clone();
+        if shown.query().is_some() {
+            shown.set_query(Some("[REDACTED]"));
+        }
+        f.debug_struct("UploadedMedia")
+            .field("key", &self.key)
+            .field("url", &shown.as_str())
+            .finish()
+    }
+}
+
+/// Where the bytes come from; each attempt reads them afresh.
+enum Source<'a> {
+    Memory(Bytes),
+    File { path: &'a Path, len: u64 },
+}
+
+impl Source<'_> {
+    async fn body(&self) -> Result<(reqwest::Body, u64), Error> {
+        match self {
+            Self::Memory(bytes) => Ok((reqwest::Body::from(bytes.clone()), bytes.len() as u64)),
+            Self::File { path, len } => {
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| upload_io_error(path, &e))?;
+                // Streamed: a large file is never held in memory whole.
+                let stream = tokio_util::io::ReaderStream::new(file);
+                Ok((reqwest::Body::wrap_stream(stream), *len))
+            }
+        }
+    }
+}
+
+fn upload_io_error(path: &Path, error: &std::io::Error) -> Error {
+    Error::Upload {
+        status: None,
+        message: format!("cannot read {}: {error}", path.display()),
+    }
+}
+
+impl Client {
+    /// Uploads media held in memory: asks UltraCart for a presigned URL
+    /// (`get_conversation_multimedia_upload_url`), then PUTs the bytes to
+    /// it. The PUT carries no UltraCart key, token or version header: that
+    /// host is a storage service, not UltraCart.
+    ///
+    /// ```no_run
+    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+    /// let jpeg: Vec<u8> = std::fs::read("photo.jpg").unwrap();
+    /// let media = client.upload_multimedia("jpg", jpeg).await?;
+    /// println!("uploaded {}", media.key());
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_multimedia(
+        &self,
+        extension: &str,
+        bytes: impl Into<Bytes>,
+    ) -> Result<UploadedMedia, Error> {
+        self.upload(extension, Source::Memory(bytes.into())).await
+    }
+
+    /// Uploads a file, streaming it from disk rather than reading it into
+    /// memory; see [`upload_multimedia`](Self::upload_multimedia).
+    ///
+    /// ```no_run
+    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+    /// let media = client.upload_multimedia_file("mp4", "/var/tmp/recording.mp4").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_multimedia_file(
+        &self,
+        extension: &str,
+        path: impl AsRef<Path>,
+    ) -> Result<UploadedMedia, Error> {
+        let path = path.as_ref();
+        let len = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| upload_io_error(path, &e))?
+            .len();
+        self.upload(extension, Source::File { path, len }).await
+    }
+
+    async fn upload(&self, extension: &str, source: Source<'_>) -> Result<UploadedMedia, Error> {
+        let answer = self
+            .get_conversation_multimedia_upload_url(extension)
+            .await?;
+        let target = answer
+            .conversation_multimedia_upload_url
+            .unwrap_or_default();
+        let (Some(key), Some(url)) = (target.key, target.url) else {
+            return Err(Error::Upload {
+                status: None,
+                message: "UltraCart's answer has no upload key or URL".to_string(),
+            });
+        };
+        let url = Url::parse(&url).map_err(|e| Error::Upload {
+            status: None,
+            message: format!("UltraCart's upload URL is not a valid URL: {e}"),
+        })?;
+        url_check::check_scheme(&url, "upload URL").map_err(|e| Error::Upload {
+            status: None,
+            message: e.to_string(),
+        })?;
+        let span = tracing::debug_span!("ultracart_conversation.upload", extension, key = %key);
+        self.put_with_retries(&url, content_type(extension), &source)
+            .instrument(span)
+            .await?;
+        Ok(UploadedMedia { key, url })
+    }
+
+    async fn put_with_retries(
+        &self,
+        url: &Url,
+        content_type: &str,
+        source: &Source<'_>,
+    ) -> Result<(), Error> {
+        let pipeline = self.raw().inner();
+        let mut retries_done = 0;
+        loop {
+            let (body, len) = source.body().await?;
+            let result = self
+                .raw()
+                .client()
+                .put(url.clone())
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::CONTENT_LENGTH, len)
+                .timeout(pipeline.upload_timeout)
+                .body(body)
+                .send()
+                .await;
+            let outcome = match &result {
+                Ok(response) => Outcome::Status {
+                    status: response.status(),
+                    retry_after: retry::retry_after_header(response.headers()),
+                },
+                Err(e) if e.is_connect() => Outcome::ConnectFailed,
+                Err(e) if e.is_timeout() => Outcome::TimedOut,
+                Err(_) => Outcome::Broken,
+            };
+            match retry::decide(
+                &pipeline.retry,
+                Repeat::Safe,
+                outcome,
+                retries_done,
+                fastrand::f64(),
+            ) {
+                Decision::Retry { wait, reason } => {
+                    retries_done += 1;
+                    tracing::warn!(
+                        attempt = retries_done,
+                        reason,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying media upload"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::Stop => return finish_upload(result).await,
+            }
+        }
+    }
+}
+
+async fn finish_upload(result: reqwest::Result<reqwest::Response>) -> Result<(), Error> {
+    // The URL's signature is a credential: errors drop it.
+    let response = result.map_err(|e| Error::from_reqwest(e.without_url()))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let excerpt = refusal_excerpt(response).await;
+    Err(Error::Upload {
+        status: Some(status),
+        message: format!("the storage service answered {status}: {excerpt}"),
+    })
+}
+
+async fn refusal_excerpt(mut response: reqwest::Response) -> BodyExcerpt {
+    let mut body = Vec::new();
+    while body.len() < REFUSAL_EXCERPT_BYTES {
+        match tokio::time::timeout(Duration::from_secs(5), response.chunk()).await {
+            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    BodyExcerpt::new(&body)
+}
+
+/// The media type storage will serve the file with.
+fn content_type(extension: &str) -> &'static str {
+    match extension
+        .trim_start_matches('.')
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "heic" => "image/heic",
+        "svg" => "image/svg+xml",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "ogg" => "audio/ogg",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        assert_eq!(content_type("JPG"), "image/jpeg");
+        assert_eq!(content_type(".png"), "image/png");
+        assert_eq!(content_type("bin"), "application/octet-stream");
+    }
+
+    #[test]
+    fn debug_hides_the_signature() {
+        let media = UploadedMedia {
+            key: "k".into(),
+            url: Url::parse("https://s3.test/k?X-Amz-Signature=TOPSECRET").unwrap(),
+        };
+        let text = format!("{media:?}");
+        assert!(
+            !text.contains("TOPSECRET") && text.contains("s3.test/k"),
+            "{text}"
+        );
+    }
+}
