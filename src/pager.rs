@@ -36,6 +36,12 @@ const MAX_PREFETCH: usize = 16;
 /// bounded by about `prefetch + 1` pages whatever the total, and dropping
 /// the stream cancels whatever is in flight.
 ///
+/// Fetching ahead guesses that the next page starts where the last one
+/// ended, and checks the guess against the server's `next_offset` when the
+/// page arrives (a wrong guess is dropped and the right page fetched). When
+/// the server does not say how many records there are, a listing can end
+/// with up to `prefetch` requests past the last page, which are cancelled.
+///
 /// ```no_run
 /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
 /// use futures::TryStreamExt;
@@ -347,7 +353,10 @@ impl Walk {
             self.stop();
             return Some(Err(error));
         }
-        self.top_up(self.prefetch.max(1));
+        // While the caller waits for the next page, `prefetch` more are
+        // under way behind it: the request after it leaves as soon as its
+        // body is read, so decoding one page overlaps fetching the next.
+        self.top_up(self.prefetch + 1);
         let fetch = self.in_flight.pop_front()?;
         let response = match fetch.task.await {
             Ok(Ok(response)) => response,

@@ -69,6 +69,7 @@ async fn a_missing_total_is_fine() {
     let pages: Vec<_> = client
         .conversations()
         .page_size(150)
+        .prefetch(0)
         .pages()
         .try_collect()
         .await
@@ -89,6 +90,21 @@ async fn a_missing_total_is_fine() {
 }
 
 #[tokio::test]
+async fn fetching_ahead_without_a_total_wastes_at_most_prefetch_requests() {
+    let server = ScriptedServer::start(listing(450, false, Duration::from_millis(5))).await;
+    let client = builder_at(server.base_url()).build().unwrap();
+
+    let items = all_uuids(&client, 2).await.unwrap();
+
+    assert_eq!(items, uuids(450));
+    assert!(
+        (3..=3 + 2).contains(&server.requests()),
+        "{} requests",
+        server.requests()
+    );
+}
+
+#[tokio::test]
 async fn a_server_that_never_advances_ends_with_an_error_after_the_good_page() {
     let server = ScriptedServer::start(|_, _| {
         let mut page = summaries_page(0, 200, 200, None, true);
@@ -105,7 +121,10 @@ async fn a_server_that_never_advances_ends_with_an_error_after_the_good_page() {
     let error = results[200].as_ref().unwrap_err();
     assert!(matches!(error, Error::Pagination { .. }), "{error:?}");
     assert!(error.to_string().contains("next_offset"));
-    assert_eq!(server.requests(), 1);
+    assert!(
+        server.requests() <= 2,
+        "no loop: the page, and at most one fetched ahead"
+    );
 }
 
 #[tokio::test]
