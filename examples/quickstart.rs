@@ -1,42 +1,180 @@
-//! The tour of the crate. With `ULTRACART_API_KEY` set it makes read-only
-//! calls against UltraCart; without it, it says what it would do.
+//! A tour of the crate: all seven operations and a full listing.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+//!
+//! With no credential in the environment it starts the built-in demo server
+//! and walks through every operation against it. With `ULTRACART_API_KEY`
+//! (or `ULTRACART_OAUTH_TOKEN`) set it talks to UltraCart instead and makes
+//! read-only calls only: it lists and reads conversations, but does not
+//! start, join or leave one, and uploads nothing.
 
-use ultracart_conversation::{Client, Error};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use ultracart_conversation::{
+    Client, ENV_API_KEY, ENV_OAUTH_TOKEN, Error, mock::DemoServer, types::ConversationStartRequest,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let Ok(key) = std::env::var("ULTRACART_API_KEY") else {
-        println!("ULTRACART_API_KEY is not set.");
-        println!("Set it to a simple API key with conversation_read permission, then run again:");
-        println!("  ULTRACART_API_KEY=... cargo run --example quickstart");
-        println!("The tour lists the newest conversations and reads the first one.");
-        return Ok(());
-    };
-    let client = Client::builder().api_key(key).build()?;
-    let page = client.get_conversations(10, 0).await?;
+    let live = [ENV_API_KEY, ENV_OAUTH_TOKEN]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+    if live {
+        println!(
+            "Credential found: read-only tour of UltraCart at {}\n",
+            Client::from_env()?.base_url()
+        );
+        read_only_tour(&Client::from_env()?).await
+    } else {
+        let demo = DemoServer::start().await;
+        println!(
+            "No {ENV_API_KEY} set: touring the built-in demo server at {}",
+            demo.base_url()
+        );
+        println!("(set {ENV_API_KEY} to run the read-only part against UltraCart)\n");
+        let client = demo.client()?;
+        read_only_tour(&client).await?;
+        writing_tour(&client).await
+    }
+}
+
+async fn read_only_tour(client: &Client) -> Result<(), Error> {
+    section("getConversations: the newest page");
+    let page = client.get_conversations(5, 0).await?;
     let summaries = page.conversations.unwrap_or_default();
-    println!("{} newest conversations:", summaries.len());
     for summary in &summaries {
         println!(
-            "  {}  {:>3} messages  {}",
+            "  {:<38} {:>3} msgs {:<6} {:<26} {}",
             summary.conversation_uuid.as_deref().unwrap_or("?"),
             summary.message_count.unwrap_or(0),
+            if summary.unread_messages == Some(true) {
+                "unread"
+            } else {
+                ""
+            },
             summary
                 .last_message_dts
                 .as_ref()
-                .map(|t| t.as_str())
-                .unwrap_or("-"),
+                .map_or("-", |t| t.as_str()),
+            excerpt(
+                summary
+                    .last_conversation_message_body
+                    .as_deref()
+                    .unwrap_or(""),
+                40
+            ),
         );
     }
-    if let Some(uuid) = summaries
-        .first()
-        .and_then(|s| s.conversation_uuid.as_deref())
-    {
-        let conversation = client.get_conversation(uuid).await?;
-        println!(
-            "{uuid} has {} messages",
-            conversation.messages.unwrap_or_default().len()
-        );
+    if let Some(rs) = page.metadata.and_then(|m| m.result_set) {
+        println!("  … {:?} in all, more: {:?}", rs.total_records, rs.more);
+    }
+
+    section("the whole listing, streamed with prefetch");
+    let started = std::time::Instant::now();
+    let all: Vec<_> = client.conversations().items().try_collect().await?;
+    let unread = all
+        .iter()
+        .filter(|s| s.unread_messages == Some(true))
+        .count();
+    println!(
+        "  {} conversations ({unread} unread) in {:.0?}",
+        all.len(),
+        started.elapsed()
+    );
+
+    if let Some(uuid) = summaries.first().and_then(|s| s.conversation_uuid.clone()) {
+        section("getConversation: one conversation in full");
+        let conversation = client.get_conversation(&uuid).await?;
+        for participant in conversation.participants.unwrap_or_default() {
+            println!(
+                "  participant {} ({})",
+                participant
+                    .conversation_participant_name
+                    .as_deref()
+                    .unwrap_or("?"),
+                participant.status.as_deref().unwrap_or("?")
+            );
+        }
+        for message in conversation.messages.unwrap_or_default().iter().take(4) {
+            let when = message
+                .message_dts
+                .as_ref()
+                .and_then(|t| t.utc())
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+            println!(
+                "  [{}] {}: {}",
+                when.unwrap_or_else(|| "?".into()),
+                message
+                    .author_conversation_participant_name
+                    .as_deref()
+                    .unwrap_or("?"),
+                excerpt(message.body.as_deref().unwrap_or(""), 60)
+            );
+        }
+    }
+
+    section("a typed error");
+    match client.get_conversation("no-such-conversation").await {
+        Ok(_) => println!("  (unexpectedly found)"),
+        Err(e) => println!(
+            "  status {:?}: {}",
+            e.status(),
+            e.user_message().unwrap_or(&e.to_string())
+        ),
     }
     Ok(())
+}
+
+async fn writing_tour(client: &Client) -> Result<(), Error> {
+    section("startConversation");
+    let request = ConversationStartRequest {
+        add_conversation_participant_arns: Some(vec![
+            "arn:demo:participant/agent-quickstart".into(),
+        ]),
+        conversation_arn: None,
+    };
+    let started = client.start_conversation(&request).await?;
+    let uuid = started.conversation_uuid.unwrap_or_default();
+    println!("  started {uuid}");
+
+    section("joinConversation and leaveConversation");
+    client.join_conversation(&uuid).await?;
+    println!("  joined {uuid}");
+    client.leave_conversation(&uuid).await?;
+    println!("  left {uuid}");
+
+    section("getAgentWebsocketAuthorization, as cached credentials");
+    let credentials = client.agent_credentials().await?;
+    println!("  websocket {}", credentials.websocket_url());
+    println!(
+        "  JWT {:?}, expires {:?}",
+        credentials.jwt(),
+        credentials.expires_at()
+    );
+    println!(
+        "  still valid in 5 minutes: {}",
+        !credentials.expires_within(Duration::from_secs(300))
+    );
+
+    section("getConversationMultimediaUploadUrl and the upload");
+    let image = vec![0x89u8, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    let media = client.upload_multimedia("png", image).await?;
+    println!("  uploaded as {}", media.key());
+    println!("\nDone: seven operations, one listing, no secret printed.");
+    Ok(())
+}
+
+fn section(title: &str) {
+    println!("\n== {title}");
+}
+
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
 }

@@ -9,6 +9,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::ResponseBuilderExt;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -65,18 +66,22 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner()
-            .send(self.client(), request, info.operation_id)
-            .await
+        // Boxed: the pipeline's state is large, and the generated future
+        // that awaits it is moved several times before it runs.
+        Box::pin(self.inner().send(self.client(), request, info.operation_id)).await
     }
 }
 
 /// What one attempt came to.
+// Answer is the common case and lives for one loop turn; boxing it would
+// add an allocation per request to save stack space nobody needs.
+#[allow(clippy::large_enum_variant)]
 enum Attempt {
     Answer {
         status: StatusCode,
         version: http::Version,
         headers: HeaderMap,
+        url: Option<url::Url>,
         body: Bytes,
     },
     TooLarge {
@@ -177,6 +182,11 @@ impl Pipeline {
                             span.record("status", status.as_u16());
                         }
                         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+                        // The gate is free again. A prefetching task woken
+                        // by that may sit in this worker's LIFO slot, where
+                        // no other worker can steal it; yielding lets it send
+                        // its request before this task decodes the answer.
+                        tokio::task::yield_now().await;
                         return self.finish(attempt);
                     }
                 }
@@ -222,11 +232,13 @@ impl Pipeline {
         let status = response.status();
         let version = response.version();
         let headers = std::mem::take(response.headers_mut());
+        let url = Some(response.url().clone());
         match read_capped(&mut response, self.max_response_bytes).await {
             Ok(body) => Attempt::Answer {
                 status,
                 version,
                 headers,
+                url,
                 body,
             },
             Err(ReadError::TooLarge) => Attempt::TooLarge { status },
@@ -242,6 +254,7 @@ impl Pipeline {
                 status,
                 version,
                 headers,
+                url,
                 body,
             } => {
                 let kept_headers = if status.is_success() {
@@ -254,7 +267,13 @@ impl Pipeline {
                     headers: kept_headers,
                     body: body.clone(),
                 });
-                Ok(rebuild(status, version, headers, reqwest::Body::from(body)))
+                Ok(rebuild(
+                    status,
+                    version,
+                    headers,
+                    url,
+                    reqwest::Body::from(body),
+                ))
             }
             Attempt::TooLarge { status } => {
                 let limit = self.max_response_bytes;
@@ -277,6 +296,7 @@ impl Pipeline {
             StatusCode::UNAUTHORIZED,
             http::Version::HTTP_11,
             HeaderMap::new(),
+            None,
             reqwest::Body::wrap_stream(failing),
         )
     }
@@ -296,9 +316,15 @@ fn rebuild(
     status: StatusCode,
     version: http::Version,
     headers: HeaderMap,
+    url: Option<url::Url>,
     body: reqwest::Body,
 ) -> reqwest::Response {
-    let mut response = http::Response::new(body);
+    // Carrying the URL over spares reqwest parsing a placeholder URL for
+    // every response it did not build itself.
+    let mut response = match url.map(|url| http::Response::builder().url(url).body(())) {
+        Some(Ok(response)) => response.map(|()| body),
+        _ => http::Response::new(body),
+    };
     *response.status_mut() = status;
     *response.version_mut() = version;
     *response.headers_mut() = headers;

@@ -1,6 +1,6 @@
 //! A date-time that never fails a response.
 
-use std::{borrow::Cow, convert::Infallible, fmt, str::FromStr};
+use std::{borrow::Cow, convert::Infallible, fmt, str::FromStr, sync::OnceLock};
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
@@ -28,7 +28,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 #[derive(Clone)]
 pub struct Timestamp {
     text: String,
-    parsed: Parsed,
+    /// Parsed on first use: listing thousands of conversations should not
+    /// pay for dates nobody reads.
+    parsed: OnceLock<Parsed>,
 }
 
 #[derive(Clone, Copy)]
@@ -48,9 +50,14 @@ impl Timestamp {
     /// assert!(Timestamp::parse("2022-07-18T10:15:30").naive().is_some());
     /// ```
     pub fn parse(text: impl Into<String>) -> Self {
-        let text = text.into();
-        let parsed = parse_text(text.trim());
-        Self { text, parsed }
+        Self {
+            text: text.into(),
+            parsed: OnceLock::new(),
+        }
+    }
+
+    fn parsed(&self) -> Parsed {
+        *self.parsed.get_or_init(|| parse_text(self.text.trim()))
     }
 
     /// The text exactly as the server sent it.
@@ -72,7 +79,7 @@ impl Timestamp {
     /// assert!(Timestamp::parse("2022-07-18T10:15:30").datetime().is_none());
     /// ```
     pub fn datetime(&self) -> Option<DateTime<FixedOffset>> {
-        match self.parsed {
+        match self.parsed() {
             Parsed::Zoned(dt) => Some(dt),
             _ => None,
         }
@@ -100,7 +107,7 @@ impl Timestamp {
     /// assert_eq!(ts.naive().unwrap().to_string(), "2022-07-18 10:15:30");
     /// ```
     pub fn naive(&self) -> Option<NaiveDateTime> {
-        match self.parsed {
+        match self.parsed() {
             Parsed::Zoned(dt) => Some(dt.naive_local()),
             Parsed::Naive(naive) => Some(naive),
             Parsed::Unparsed => None,
@@ -115,7 +122,7 @@ impl Timestamp {
     /// assert!(!Timestamp::parse("soon").is_valid());
     /// ```
     pub fn is_valid(&self) -> bool {
-        !matches!(self.parsed, Parsed::Unparsed)
+        !matches!(self.parsed(), Parsed::Unparsed)
     }
 }
 
@@ -150,7 +157,7 @@ where
         let fixed = dt.fixed_offset();
         Self {
             text: fixed.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            parsed: Parsed::Zoned(fixed),
+            parsed: OnceLock::from(Parsed::Zoned(fixed)),
         }
     }
 }

@@ -1,0 +1,5 @@
+//! Pieces of the throughput benchmark.
+
+pub mod fixtures;
+pub mod measure;
+pub mod server;

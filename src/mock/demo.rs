@@ -1,0 +1,282 @@
+//! [`DemoServer`]: a ready local fake of the Conversation API.
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+};
+
+use httpmock::MockServer;
+
+use super::{
+    routes,
+    state::{Shared, State, lock},
+};
+use crate::{Client, Error};
+
+/// A local fake of UltraCart's Conversation API, seeded with realistic
+/// conversations, for tests, demos and trying the crate without an account.
+///
+/// It listens on `127.0.0.1` and answers the seven operations the way the
+/// real service does: it requires a credential (any non-empty simple key or
+/// bearer token; 401 otherwise) and the `X-UltraCart-Api-Version` header
+/// (400 otherwise), pages newest first with UltraCart's `result_set`
+/// (`_limit` 1 to 200, default 100), answers unknown conversations with 404
+/// and malformed requests with 400, always with UltraCart's `ErrorResponse`
+/// body. Started conversations appear first in the listing; join and leave
+/// change the demo agent's participant status; agent auth returns a
+/// JWT-shaped token with an `exp` an hour ahead; upload URLs point at a fake
+/// presigned storage on the same server, which, like S3, refuses requests
+/// that also carry an `Authorization` or UltraCart header.
+///
+/// The seeded data comes from a fixed seed: the same conversations, uuids and
+/// timestamps on every run. Each `DemoServer` has its own state.
+///
+/// ```
+/// use futures::TryStreamExt;
+/// use ultracart_conversation::mock::DemoServer;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ultracart_conversation::Error> {
+/// let demo = DemoServer::start().await;
+/// let client = demo.client()?;
+///
+/// let all: Vec<_> = client.conversations().items().try_collect().await?;
+/// assert_eq!(all.len(), 350);
+///
+/// let newest = client.get_conversation(&demo.conversation_uuids()[0]).await?;
+/// assert!(!newest.messages.unwrap_or_default().is_empty());
+/// # Ok(()) }
+/// ```
+pub struct DemoServer {
+    server: MockServer,
+    state: Shared,
+    /// Ids of the demo's own mocks; see [`override_routes`](Self::override_routes).
+    routes: tokio::sync::Mutex<Vec<usize>>,
+}
+
+impl DemoServer {
+    /// The simple key [`client`](Self::client) uses. The demo accepts any
+    /// non-empty key or bearer token; this one is just a recognizable value.
+    ///
+    /// ```
+    /// # use ultracart_conversation::mock::DemoServer;
+    /// assert_eq!(DemoServer::API_KEY, "demo-simple-key");
+    /// ```
+    pub const API_KEY: &'static str = "demo-simple-key";
+
+    /// How many conversations [`start`](Self::start) seeds: enough for two
+    /// pages of 200.
+    ///
+    /// ```
+    /// # use ultracart_conversation::mock::DemoServer;
+    /// assert_eq!(DemoServer::DEFAULT_CONVERSATIONS, 350);
+    /// ```
+    pub const DEFAULT_CONVERSATIONS: usize = 350;
+
+    /// Starts a demo server with [`DEFAULT_CONVERSATIONS`](Self::DEFAULT_CONVERSATIONS)
+    /// conversations.
+    ///
+    /// # Panics
+    ///
+    /// If no local port can be opened for the server.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// println!("serving at {}", demo.base_url());
+    /// # }
+    /// ```
+    pub async fn start() -> Self {
+        Self::with_conversations(Self::DEFAULT_CONVERSATIONS).await
+    }
+
+    /// Starts a demo server seeded with `count` conversations, newest first.
+    /// The newest ones are the same whatever `count` is:
+    /// `with_conversations(10)` seeds the ten newest of [`start`](Self::start).
+    ///
+    /// # Panics
+    ///
+    /// If no local port can be opened for the server.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use ultracart_conversation::mock::DemoServer;
+    ///
+    /// let demo = DemoServer::with_conversations(3).await;
+    /// assert_eq!(demo.conversation_uuids().len(), 3);
+    /// # }
+    /// ```
+    pub async fn with_conversations(count: usize) -> Self {
+        let server = MockServer::start_async().await;
+        let state = Arc::new(Mutex::new(State::seeded(count, server.base_url())));
+        let routes = routes::install(&server, &state).await;
+        Self {
+            server,
+            state,
+            routes: tokio::sync::Mutex::new(routes),
+        }
+    }
+
+    /// The URL to give [`ClientBuilder::base_url`](crate::ClientBuilder::base_url),
+    /// such as `http://127.0.0.1:41213` (no path, no trailing slash).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ultracart_conversation::Error> {
+    /// use ultracart_conversation::{Client, mock::DemoServer};
+    ///
+    /// let demo = DemoServer::start().await;
+    /// let client = Client::builder()
+    ///     .bearer_token("any-token-will-do")
+    ///     .base_url(demo.base_url())
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// A client for this server, authenticated with [`API_KEY`](Self::API_KEY)
+    /// and otherwise configured with the defaults.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ultracart_conversation::Error> {
+    /// let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// let page = demo.client()?.get_conversations(10, 0).await?;
+    /// assert_eq!(page.conversations.unwrap_or_default().len(), 10);
+    /// # Ok(()) }
+    /// ```
+    pub fn client(&self) -> Result<Client, Error> {
+        Client::builder()
+            .api_key(Self::API_KEY)
+            .base_url(self.base_url())
+            .build()
+    }
+
+    /// The underlying httpmock server, to add mocks of your own, for example
+    /// with the typed helpers of [`MockServerExt`](super::MockServerExt), or
+    /// to inspect what it received.
+    ///
+    /// httpmock answers with the first mock that matches, and the demo's own
+    /// mocks match every path under `/conversation/` and `/demo-storage/`.
+    /// Mocks added here therefore only see other paths; to answer one of the
+    /// seven operations differently, register the mock through
+    /// [`override_routes`](Self::override_routes) instead.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// let health = demo
+    ///     .mock_server()
+    ///     .mock_async(|when, then| {
+    ///         when.path("/health");
+    ///         then.status(200);
+    ///     })
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn mock_server(&self) -> &MockServer {
+        &self.server
+    }
+
+    /// Registers mocks that take precedence over the demo's own answers:
+    /// it removes the demo's mocks, runs `register`, and adds the demo's
+    /// mocks again behind whatever `register` added. Requests that arrive
+    /// meanwhile may get httpmock's 404, so call it before sending any.
+    ///
+    /// With httpmock's `up_to_n_times`, a mock can fail a call once and then
+    /// let the demo answer the retry.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// use ultracart_conversation::{StatusCode, mock::{DemoServer, MockServerExt}, types};
+    ///
+    /// let demo = DemoServer::with_conversations(5).await;
+    /// let uuid = demo.conversation_uuids()[0].clone();
+    /// demo.override_routes(|server| {
+    ///     server.get_conversation(|when, then| {
+    ///         when.conversation_uuid(&uuid);
+    ///         then.gone(&types::ErrorResponse::default());
+    ///     });
+    /// })
+    /// .await;
+    ///
+    /// let client = demo.client()?;
+    /// let error = client.get_conversation(&uuid).await.unwrap_err();
+    /// assert_eq!(error.status(), Some(StatusCode::GONE));
+    /// // The other conversations still come from the demo.
+    /// client.get_conversation(&demo.conversation_uuids()[1]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn override_routes<'a, R>(&'a self, register: impl FnOnce(&'a MockServer) -> R) -> R {
+        let mut routes = self.routes.lock().await;
+        for id in routes.drain(..) {
+            httpmock::Mock::new(id, &self.server).delete_async().await;
+        }
+        let registered = register(&self.server);
+        *routes = routes::install(&self.server, &self.state).await;
+        registered
+    }
+
+    /// The uuids of the stored conversations, newest first, as the listing
+    /// returns them (including conversations started since).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let demo = ultracart_conversation::mock::DemoServer::with_conversations(2).await;
+    /// let uuids = demo.conversation_uuids();
+    /// assert_eq!(uuids.len(), 2);
+    /// assert_ne!(uuids[0], uuids[1]);
+    /// # }
+    /// ```
+    pub fn conversation_uuids(&self) -> Vec<String> {
+        lock(&self.state).uuids()
+    }
+
+    /// How many bytes were uploaded to the upload URL issued for `key`;
+    /// `None` if none were (yet).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// let media = demo.client()?.upload_multimedia("png", vec![0u8; 1024]).await?;
+    /// assert_eq!(demo.uploaded(media.key()), Some(1024));
+    /// # Ok(()) }
+    /// ```
+    pub fn uploaded(&self, key: &str) -> Option<usize> {
+        lock(&self.state).uploaded(key)
+    }
+
+    /// How many requests the demo's own routes have answered, errors
+    /// included (not those answered by mocks added by hand).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// demo.client()?.get_conversations(200, 0).await?;
+    /// assert_eq!(demo.request_count(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn request_count(&self) -> usize {
+        lock(&self.state).requests()
+    }
+}
+
+impl fmt::Debug for DemoServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One lock, released before formatting.
+        let (conversations, requests) = {
+            let state = lock(&self.state);
+            (state.len(), state.requests())
+        };
+        f.debug_struct("DemoServer")
+            .field("base_url", &self.base_url())
+            .field("conversations", &conversations)
+            .field("requests", &requests)
+            .finish()
+    }
+}

@@ -1,0 +1,310 @@
+//! The demo server's answers: the seven operations, checked like UltraCart
+//! checks them, and a fake presigned-upload storage.
+
+use std::{
+    panic::AssertUnwindSafe,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use chrono::{DateTime, Utc};
+use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
+
+use super::{
+    seed::{DEMO_AGENT_ARN, MERCHANT_ID},
+    state::{Shared, StoreError, lock},
+    token,
+    wire::{self, Target, header},
+};
+use crate::{Jwt, types};
+
+/// Path prefixes the demo answers; anything else falls through to other
+/// mocks on the same server, or to httpmock's own 404.
+const API_PREFIX: &str = "/conversation/";
+const STORAGE_PREFIX: &str = "/demo-storage/";
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 200;
+/// Headers that must never reach a presigned URL: the storage authenticates
+/// by the URL's signature alone, and S3 rejects a second credential.
+const FORBIDDEN_STORAGE_HEADERS: [&str; 3] = [
+    "authorization",
+    "x-ultracart-simple-key",
+    "x-ultracart-api-version",
+];
+
+type Handler = fn(&Shared, &HttpMockRequest) -> HttpMockResponse;
+
+/// Registers the demo's mocks and returns their ids, so they can be
+/// removed and registered again behind a user's overrides.
+pub(crate) async fn install(server: &MockServer, state: &Shared) -> Vec<usize> {
+    let mut ids = Vec::new();
+    for (prefix, handler) in [(API_PREFIX, api as Handler), (STORAGE_PREFIX, storage)] {
+        let state = state.clone();
+        let mock = server
+            .mock_async(move |when, then| {
+                when.path_prefix(prefix);
+                then.respond_with(move |request: &HttpMockRequest| {
+                    answer(&state, request, handler)
+                });
+            })
+            .await;
+        ids.push(mock.id());
+    }
+    ids
+}
+
+/// Counts the request and runs the handler. The handlers do not panic, but
+/// if one ever did, the server thread must survive it: the panic becomes a
+/// 500 instead.
+fn answer(state: &Shared, request: &HttpMockRequest, handler: Handler) -> HttpMockResponse {
+    lock(state).count_request();
+    std::panic::catch_unwind(AssertUnwindSafe(|| handler(state, request))).unwrap_or_else(|_| {
+        wire::error(
+            500,
+            "The demo server failed.",
+            "a demo route panicked; this is a bug in ultracart-conversation",
+        )
+    })
+}
+
+fn api(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
+    if !has_credential(request) {
+        return wire::error(
+            401,
+            "Authentication is required.",
+            "Send a simple key in x-ultracart-simple-key or an OAuth token in Authorization: Bearer.",
+        );
+    }
+    if header(request, "x-ultracart-api-version").is_none_or(|v| v.trim().is_empty()) {
+        return wire::error(
+            400,
+            "The request is missing its API version.",
+            "Send the X-UltraCart-Api-Version header (2017-03-01).",
+        );
+    }
+    let target = Target::of(request);
+    let Some(segments) = target
+        .segments
+        .iter()
+        .map(Option::as_deref)
+        .collect::<Option<Vec<_>>>()
+    else {
+        return wire::error(
+            400,
+            "The request path is invalid.",
+            "The path is not UTF-8 once decoded.",
+        );
+    };
+    match (request.method_str(), segments.as_slice()) {
+        ("GET", ["conversation", "conversations"]) => list(state, &target),
+        ("PUT", ["conversation", "conversations"]) => start(state, request),
+        ("GET", ["conversation", "conversations", uuid]) => {
+            // Cloned out, so the lock is not held while the answer is encoded.
+            let found = lock(state).conversation(uuid);
+            match found {
+                Some(conversation) => wire::json(200, &conversation),
+                None => not_found(uuid),
+            }
+        }
+        ("PUT", ["conversation", "conversations", uuid, "join"]) => {
+            if lock(state).join(uuid, now()) {
+                wire::no_content()
+            } else {
+                not_found(uuid)
+            }
+        }
+        ("DELETE", ["conversation", "conversations", uuid, "leave"]) => {
+            if lock(state).leave(uuid, now()) {
+                wire::no_content()
+            } else {
+                not_found(uuid)
+            }
+        }
+        ("PUT", ["conversation", "agent", "auth"]) => agent_auth(),
+        ("GET", ["conversation", "upload_url", extension]) => upload_url(state, extension),
+        (_, ["conversation", "conversations"]) => not_allowed("GET, PUT"),
+        (_, ["conversation", "conversations", _]) => not_allowed("GET"),
+        (_, ["conversation", "conversations", _, "join"]) => not_allowed("PUT"),
+        (_, ["conversation", "conversations", _, "leave"]) => not_allowed("DELETE"),
+        (_, ["conversation", "agent", "auth"]) => not_allowed("PUT"),
+        (_, ["conversation", "upload_url", _]) => not_allowed("GET"),
+        _ => wire::error(
+            404,
+            "Not found.",
+            "No Conversation API operation has this path.",
+        ),
+    }
+}
+
+/// A simple key, or an OAuth bearer token; the demo accepts any non-empty one.
+fn has_credential(request: &HttpMockRequest) -> bool {
+    let simple_key =
+        header(request, "x-ultracart-simple-key").is_some_and(|k| !k.trim().is_empty());
+    let bearer = header(request, "authorization")
+        .and_then(|value| value.split_once(' '))
+        .is_some_and(|(scheme, token)| {
+            scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
+        });
+    simple_key || bearer
+}
+
+fn list(state: &Shared, target: &Target) -> HttpMockResponse {
+    let limit = match target.query("_limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.trim().parse::<usize>() {
+            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            _ => {
+                return wire::error(
+                    400,
+                    "The page size is invalid.",
+                    &format!("_limit must be a whole number from 1 to {MAX_LIMIT}."),
+                );
+            }
+        },
+    };
+    let offset = match target.query("_offset") {
+        None => 0,
+        Some(text) => match text.trim().parse::<i32>().map(usize::try_from) {
+            Ok(Ok(offset)) => offset,
+            _ => {
+                return wire::error(
+                    400,
+                    "The page offset is invalid.",
+                    "_offset must be a whole number from 0 to 2147483647.",
+                );
+            }
+        },
+    };
+    let page = lock(state).page(limit, offset);
+    wire::json(200, &page)
+}
+
+fn start(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
+    match serde_json::from_slice::<types::ConversationStartRequest>(request.body_ref()) {
+        Ok(start) => {
+            let started = lock(state).start(&start, now());
+            wire::json(200, &started)
+        }
+        Err(e) => wire::error(
+            400,
+            "The request body is invalid.",
+            &format!("Expected a ConversationStartRequest JSON object: {e}"),
+        ),
+    }
+}
+
+fn agent_auth() -> HttpMockResponse {
+    let now_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    wire::json(
+        200,
+        &types::ConversationAgentAuthResponse {
+            conversation_participant_arn: Some(DEMO_AGENT_ARN.into()),
+            jwt: Some(Jwt::new(token::agent_jwt(DEMO_AGENT_ARN, now_unix))),
+            merchant_id: Some(MERCHANT_ID.into()),
+            twilio_phone_numbers: Some(vec!["+15555550100".into()]),
+            websocket_url: Some("wss://demo.ultracart.invalid/conversation/agent".into()),
+        },
+    )
+}
+
+fn upload_url(state: &Shared, extension: &str) -> HttpMockResponse {
+    // A leading dot is tolerated, as clients pass `.jpg` as often as `jpg`;
+    // anything but a short alphanumeric extension would make a bad key.
+    let extension = extension.strip_prefix('.').unwrap_or(extension);
+    if extension.is_empty()
+        || extension.len() > 10
+        || !extension.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return wire::error(
+            400,
+            "The file extension is invalid.",
+            "The extension must be 1 to 10 letters or digits, such as jpg or mp4.",
+        );
+    }
+    let upload_url = lock(state).issue_upload(extension);
+    wire::json(
+        200,
+        &types::ConversationMultimediaUploadUrlResponse {
+            conversation_multimedia_upload_url: Some(upload_url),
+            success: Some(true),
+            ..Default::default()
+        },
+    )
+}
+
+/// The fake S3: a `PUT` authenticated by the presigned URL alone.
+fn storage(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
+    if FORBIDDEN_STORAGE_HEADERS
+        .iter()
+        .any(|name| header(request, name).is_some())
+    {
+        return wire::storage_error(400, "InvalidArgument", "Only one auth mechanism allowed");
+    }
+    if request.method_str() != "PUT" {
+        return wire::storage_error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        );
+    }
+    let target = Target::of(request);
+    let Some(signature) = target.query("X-Amz-Signature") else {
+        return wire::storage_error(
+            403,
+            "AccessDenied",
+            "Query-string authentication requires the X-Amz-Signature parameter",
+        );
+    };
+    // Skip the `demo-storage` segment; the rest is the key.
+    let key: Option<Vec<&str>> = target
+        .segments
+        .iter()
+        .skip(1)
+        .map(Option::as_deref)
+        .collect();
+    let Some(key) = key.map(|parts| parts.join("/")) else {
+        return wire::storage_error(400, "InvalidURI", "Couldn't parse the specified URI.");
+    };
+    let body = request.body_ref();
+    let stored = lock(state).store_upload(&key, signature, body.len());
+    match stored {
+        Ok(()) => HttpMockResponse::builder()
+            .status(200)
+            .header("etag", token::etag(body))
+            .build(),
+        Err(StoreError::UnknownKey | StoreError::SignatureMismatch) => wire::storage_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        ),
+        Err(StoreError::Expired) => wire::storage_error(403, "AccessDenied", "Request has expired"),
+    }
+}
+
+fn not_found(uuid: &str) -> HttpMockResponse {
+    wire::error_about(
+        404,
+        "The conversation was not found.",
+        &format!("No conversation has the uuid {uuid}."),
+        Some(uuid),
+    )
+}
+
+fn not_allowed(allow: &str) -> HttpMockResponse {
+    let mut response = wire::error(
+        405,
+        "Method not allowed.",
+        &format!("This path accepts {allow}."),
+    );
+    response
+        .headers
+        .get_or_insert_with(Vec::new)
+        .push(("allow".into(), allow.into()));
+    response
+}
+
+fn now() -> DateTime<Utc> {
+    SystemTime::now().into()
+}
