@@ -47,6 +47,13 @@ mod env_config;
 mod error;
 mod error_mapping;
 mod excerpt;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::fuzz_entry::*;
+}
+#[cfg(fuzzing)]
+mod fuzz_entry;
 mod last_response;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]

@@ -142,3 +142,32 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the server says, the next offset moves forward or the
+        /// listing stops: a listing can never loop.
+        #[test]
+        fn the_next_offset_always_moves_forward(
+            offset in 0u32..=i32::MAX as u32,
+            limit in 1u32..=200,
+            items in 0usize..=400,
+            more in proptest::option::of(any::<bool>()),
+            next_offset in proptest::option::of(any::<i32>()),
+            left in proptest::option::of(0u64..1_000),
+        ) {
+            let rs = ResultSet { more, next_offset, ..Default::default() };
+            let facts = PageFacts { offset, limit, items, result_set: Some(&rs) };
+            if let Next::Fetch { offset: next } = next_after(facts, left) {
+                prop_assert!(next > offset);
+                prop_assert!(next <= i32::MAX as u32);
+                prop_assert!(items > 0);
+            }
+        }
+    }
+}

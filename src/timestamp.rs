@@ -302,3 +302,30 @@ mod tests {
         assert_eq!(from_chrono.as_str(), "2022-07-18T10:15:30-04:00");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_decodes_and_round_trips(text in ".{0,40}") {
+            let json = serde_json::to_string(&text).unwrap();
+            let ts: Timestamp = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(ts.as_str(), text.as_str());
+            let _ = (ts.datetime(), ts.naive(), ts.utc(), ts.is_valid());
+            prop_assert_eq!(serde_json::to_string(&ts).unwrap(), json);
+        }
+
+        #[test]
+        fn every_rfc3339_instant_keeps_its_offset(secs in 0i64..4_102_444_800, offset_min in -720i32..=840) {
+            let offset = chrono::FixedOffset::east_opt(offset_min * 60).unwrap();
+            let dt = DateTime::from_timestamp(secs, 0).unwrap().with_timezone(&offset);
+            let ts = Timestamp::parse(dt.to_rfc3339());
+            prop_assert_eq!(ts.datetime(), Some(dt));
+            prop_assert_eq!(ts.datetime().unwrap().offset().local_minus_utc(), offset_min * 60);
+        }
+    }
+}
