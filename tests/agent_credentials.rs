@@ -82,15 +82,10 @@ async fn credentials_are_reused_until_shortly_before_expiry() {
     let server = auth_server(|| jwt_expiring_at(now() + 3_600)).await;
     let client = builder_at(server.base_url()).build().unwrap();
 
-    let tasks: Vec<_> = (0..5)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.agent_credentials().await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
+    common::concurrently(&client, 5, |client| async move {
+        client.agent_credentials().await
+    })
+    .await;
     client.agent_credentials().await.unwrap();
     assert_eq!(
         server.requests(),

@@ -327,15 +327,10 @@ async fn many_tasks_sharing_one_default_client_never_overlap() {
     .await;
     let client = builder_at(server.base_url()).build().unwrap();
 
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.get_conversation("c").await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
+    common::concurrently(&client, 20, |client| async move {
+        client.get_conversation("c").await
+    })
+    .await;
 
     assert_eq!(server.requests(), 20);
     assert_eq!(server.max_in_flight(), 1);

@@ -259,15 +259,10 @@ async fn the_rate_limiter_is_shared_by_clones() {
         .build()
         .unwrap();
 
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.get_conversation("c-1").await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
+    common::concurrently(&client, 4, |client| async move {
+        client.get_conversation("c-1").await
+    })
+    .await;
 
     let log = server.log();
     let span = log.last().unwrap().at - log.first().unwrap().at;

@@ -104,15 +104,10 @@ async fn concurrent_requests_share_one_refresh() {
     .await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
 
-    let tasks: Vec<_> = (0..12)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.get_conversation("c").await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
+    common::concurrently(&client, 12, |client| async move {
+        client.get_conversation("c").await
+    })
+    .await;
 
     assert_eq!(issued.load(Ordering::SeqCst), 1);
     assert_eq!(api.requests(), 12);

@@ -81,3 +81,22 @@ pub fn summaries_page(
         "success": true
     })
 }
+
+/// Runs `call` on `tasks` clones of `client` at once, each in its own task,
+/// and fails the test if any call fails.
+pub async fn concurrently<F, Fut, T>(client: &Client, tasks: usize, call: F)
+where
+    F: Fn(Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ultracart_conversation::Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| tokio::spawn(call(client.clone())))
+        .collect();
+    for handle in handles {
+        handle
+            .await
+            .expect("the task ran")
+            .expect("the call succeeded");
+    }
+}
