@@ -100,9 +100,7 @@ impl Attempt {
                 retry_after: retry::retry_after_header(headers),
             },
             Self::TooLarge { .. } => Outcome::Final,
-            Self::Failed(e) if e.is_connect() => Outcome::ConnectFailed,
-            Self::Failed(e) if e.is_timeout() => Outcome::TimedOut,
-            Self::Failed(_) => Outcome::Broken,
+            Self::Failed(e) => Outcome::of_transport_error(e),
         }
     }
 }

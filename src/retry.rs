@@ -175,6 +175,19 @@ pub(crate) enum Outcome {
     Final,
 }
 
+impl Outcome {
+    /// A request that got no answer: whether it can have reached the server.
+    pub(crate) fn of_transport_error(error: &reqwest::Error) -> Self {
+        if error.is_connect() {
+            Self::ConnectFailed
+        } else if error.is_timeout() {
+            Self::TimedOut
+        } else {
+            Self::Broken
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Decision {
     Retry {

@@ -194,9 +194,7 @@ impl Client {
                     status: response.status(),
                     retry_after: retry::retry_after_header(response.headers()),
                 },
-                Err(e) if e.is_connect() => Outcome::ConnectFailed,
-                Err(e) if e.is_timeout() => Outcome::TimedOut,
-                Err(_) => Outcome::Broken,
+                Err(e) => Outcome::of_transport_error(e),
             };
             match retry::decide(
                 &pipeline.retry,
