@@ -2,12 +2,16 @@
 
 #[path = "codegen/generate.rs"]
 mod generate;
+#[path = "codegen/operations.rs"]
+mod operations;
 
 use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo::rerun-if-changed={}", generate::SPEC_PATH);
+    println!("cargo::rerun-if-changed={}", operations::OPERATIONS_PATH);
     println!("cargo::rerun-if-changed=codegen/generate.rs");
+    println!("cargo::rerun-if-changed=codegen/operations.rs");
     println!("cargo::rerun-if-changed=build.rs");
 
     let spec = match std::fs::read_to_string(generate::SPEC_PATH) {
@@ -17,10 +21,24 @@ fn main() {
             return;
         }
     };
+    let classification = match std::fs::read_to_string(operations::OPERATIONS_PATH) {
+        Ok(text) => text,
+        Err(e) => {
+            println!(
+                "cargo::error=cannot read {}: {e}",
+                operations::OPERATIONS_PATH
+            );
+            return;
+        }
+    };
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     write(
         &out_dir.join("conversation_api.rs"),
         generate::generate(&spec),
+    );
+    write(
+        &out_dir.join("operations.rs"),
+        operations::generate_table(&spec, &classification),
     );
     // Only the `mock` feature compiles these, but generating them is cheap.
     write(

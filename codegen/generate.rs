@@ -34,14 +34,14 @@ pub fn settings() -> GenerationSettings {
         // hand-written twin keeps it in a redacting secret type.
         .with_replacement(
             "ConversationAgentAuthResponse",
-            "crate::agent_auth::ConversationAgentAuthResponse",
+            "crate::api::agent::ConversationAgentAuthResponse",
             [TypeImpl::Default].into_iter(),
         );
     settings
 }
 
 fn quote_inner() -> proc_macro2::TokenStream {
-    "::std::sync::Arc<crate::pipeline::Pipeline>"
+    "::std::sync::Arc<crate::http::Pipeline>"
         .parse()
         .expect("inner type path is valid Rust")
 }

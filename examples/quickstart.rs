@@ -5,40 +5,76 @@
 //! ```
 //!
 //! With no credential in the environment it starts the built-in demo server
-//! and walks through every operation against it. With `ULTRACART_API_KEY`
-//! (or `ULTRACART_OAUTH_TOKEN`) set it talks to UltraCart instead and makes
+//! and walks through every operation against it. The demo answers in
+//! UltraCart's envelope, as the live service does; `-- --bare` makes it
+//! answer in the bare shapes of the 2022-07-18 revision instead, and the
+//! tour reads the same data either way. With `ULTRACART_API_KEY` (or
+//! `ULTRACART_OAUTH_TOKEN`) set it talks to UltraCart instead and makes
 //! read-only calls only: it lists and reads conversations, but does not
 //! start, join or leave one, and uploads nothing.
 
-use std::time::Duration;
+use std::{process::ExitCode, time::Duration};
 
 use futures::TryStreamExt;
 use ultracart_conversation::{
-    Client, ENV_API_KEY, ENV_OAUTH_TOKEN, Error, mock::DemoServer, types::ConversationStartRequest,
+    AnswerShape, Client, ENV_API_KEY, ENV_OAUTH_TOKEN, Error, mock::DemoServer,
+    types::ConversationStartRequest,
 };
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Error> {
     let live = [ENV_API_KEY, ENV_OAUTH_TOKEN]
         .iter()
         .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
     if live {
+        let client = Client::from_env()?;
         println!(
             "Credential found: read-only tour of UltraCart at {}\n",
-            Client::from_env()?.base_url()
+            client.base_url()
         );
-        read_only_tour(&Client::from_env()?).await
+        read_only_tour(&client).await
     } else {
-        let demo = DemoServer::start().await;
+        let shape = if std::env::args().any(|arg| arg == "--bare") {
+            AnswerShape::Bare
+        } else {
+            AnswerShape::Envelope
+        };
+        let demo = DemoServer::builder().answer_shape(shape).start().await;
         println!(
-            "No {ENV_API_KEY} set: touring the built-in demo server at {}",
-            demo.base_url()
+            "No {ENV_API_KEY} set: touring the built-in demo server at {}, answering {}",
+            demo.base_url(),
+            match shape {
+                AnswerShape::Bare => "in the bare 2022-07-18 shapes",
+                _ => "in UltraCart's envelope",
+            }
         );
         println!("(set {ENV_API_KEY} to run the read-only part against UltraCart)\n");
         let client = demo.client()?;
         read_only_tour(&client).await?;
         writing_tour(&client).await
     }
+}
+
+/// The error and its causes, one sentence each.
+fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 async fn read_only_tour(client: &Client) -> Result<(), Error> {
@@ -87,7 +123,9 @@ async fn read_only_tour(client: &Client) -> Result<(), Error> {
 
     if let Some(uuid) = summaries.first().and_then(|s| s.conversation_uuid.clone()) {
         section("getConversation: one conversation in full");
-        let conversation = client.get_conversation(&uuid).await?;
+        let answer = client.get_conversation_enveloped(&uuid).await?;
+        println!("  (answered {:?})", answer.shape());
+        let conversation = answer.into_inner();
         for participant in conversation.participants.unwrap_or_default() {
             println!(
                 "  participant {} ({})",
@@ -136,9 +174,10 @@ async fn writing_tour(client: &Client) -> Result<(), Error> {
         ]),
         conversation_arn: None,
     };
-    let started = client.start_conversation(&request).await?;
-    let uuid = started.conversation_uuid.unwrap_or_default();
-    println!("  started {uuid}");
+    let started = client.start_conversation_enveloped(&request).await?;
+    let shape = started.shape();
+    let uuid = started.into_inner().conversation_uuid.unwrap_or_default();
+    println!("  started {uuid} (answered {shape:?})");
 
     section("joinConversation and leaveConversation");
     client.join_conversation(&uuid).await?;

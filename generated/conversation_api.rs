@@ -2077,7 +2077,7 @@ Version: 2.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: ::std::sync::Arc<crate::pipeline::Pipeline>,
+    pub(crate) inner: ::std::sync::Arc<crate::http::Pipeline>,
 }
 impl Client {
     /// Create a new client.
@@ -2085,10 +2085,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(
-        baseurl: &str,
-        inner: ::std::sync::Arc<crate::pipeline::Pipeline>,
-    ) -> Self {
+    pub fn new(baseurl: &str, inner: ::std::sync::Arc<crate::http::Pipeline>) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -2107,7 +2104,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: ::std::sync::Arc<crate::pipeline::Pipeline>,
+        inner: ::std::sync::Arc<crate::http::Pipeline>,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -2116,7 +2113,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<::std::sync::Arc<crate::pipeline::Pipeline>> for Client {
+impl ClientInfo<::std::sync::Arc<crate::http::Pipeline>> for Client {
     fn api_version() -> &'static str {
         "2.0.0"
     }
@@ -2126,7 +2123,7 @@ impl ClientInfo<::std::sync::Arc<crate::pipeline::Pipeline>> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &::std::sync::Arc<crate::pipeline::Pipeline> {
+    fn inner(&self) -> &::std::sync::Arc<crate::http::Pipeline> {
         &self.inner
     }
 }
@@ -2134,7 +2131,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<::std::sync::Arc<crate::pipeline::Pipeline>>,
+        Client: ClientHooks<::std::sync::Arc<crate::http::Pipeline>>,
     {}
 };
 impl Client {
@@ -2277,7 +2274,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<crate::agent_auth::ConversationAgentAuthResponse>,
+            ResponseValue<crate::api::agent::ConversationAgentAuthResponse>,
             Error<types::ErrorResponse>,
         > {
             let Self { client } = self;

@@ -31,7 +31,7 @@ pub mod operations {
         }
         pub fn ok(
             self,
-            value: &crate::agent_auth::ConversationAgentAuthResponse,
+            value: &crate::api::agent::ConversationAgentAuthResponse,
         ) -> Self {
             Self(
                 self

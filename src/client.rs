@@ -1,10 +1,15 @@
 //! The client handle.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Duration};
 
 use progenitor_client::ClientInfo;
 
-use crate::{ClientBuilder, agent_credentials::AgentCache, raw};
+use crate::{
+    ClientBuilder, Error,
+    api::agent::AgentCache,
+    http::{Answer, Operation, Pipeline},
+    raw,
+};
 
 /// An UltraCart Conversation API client.
 ///
@@ -29,9 +34,12 @@ pub struct Client {
     inner: Arc<Shared>,
 }
 
-/// What every clone shares.
+/// What every clone shares. The generated client holds the base URL, the
+/// HTTP client and the pipeline, so the facade and callers of
+/// [`Client::raw`] send through the same ones.
 struct Shared {
     raw: raw::Client,
+    upload_timeout: Duration,
     agent: AgentCache,
 }
 
@@ -46,10 +54,11 @@ impl Client {
         ClientBuilder::default()
     }
 
-    pub(crate) fn from_raw(raw: raw::Client) -> Self {
+    pub(crate) fn from_raw(raw: raw::Client, upload_timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Shared {
                 raw,
+                upload_timeout,
                 agent: AgentCache::default(),
             }),
         }
@@ -59,9 +68,58 @@ impl Client {
         &self.inner.agent
     }
 
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        self.raw().inner()
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        self.raw().client()
+    }
+
+    pub(crate) fn upload_timeout(&self) -> Duration {
+        self.inner.upload_timeout
+    }
+
+    /// Sends one request of `operation` through the pipeline and returns
+    /// its final answer, for the facade to read.
+    pub(crate) async fn send(
+        &self,
+        operation: &Operation,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, Error> {
+        let request = request.build().map_err(|e| {
+            Error::invalid_input(format!(
+                "the request for {} cannot be built: {e}",
+                operation.id
+            ))
+        })?;
+        self.pipeline().call(self.http(), request, operation).await
+    }
+
+    /// A request builder for `operation` with its path values filled in.
+    pub(crate) fn request(
+        &self,
+        operation: &Operation,
+        path_values: &[&str],
+    ) -> reqwest::RequestBuilder {
+        self.http().request(
+            operation.method.clone(),
+            operation.url(self.base_url(), path_values),
+        )
+    }
+
     /// The generated low-level client, for anything the facade does not
     /// cover. It shares this client's base URL, headers, credential, gate,
-    /// rate limiter and retries; its errors are progenitor's, untranslated.
+    /// pacing and retries; its errors are progenitor's, untranslated.
+    ///
+    /// It refuses, before sending, path values that would change the route
+    /// (empty, `.`, `..`, or containing `\`), as the facade does. It
+    /// decodes answers exactly as `openapi/conversation.json` declares them:
+    /// the bare shapes of UltraCart's 2022-07-18 revision. Where UltraCart
+    /// answers in its envelope (`getConversation`,
+    /// `getAgentWebsocketAuthorization`, `startConversation` today), the raw
+    /// client's models come back with every field `None`; the facade's
+    /// methods read both shapes.
     ///
     /// ```no_run
     /// # async fn run(client: ultracart_conversation::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -89,7 +147,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.raw().baseurl())
-            .field("pipeline", self.raw().inner())
+            .field("pipeline", self.pipeline())
             .finish()
     }
 }

@@ -3,28 +3,39 @@
 
 use crate::{
     StatusCode,
-    agent_credentials::jwt_expiry,
-    error_mapping::from_answer,
-    page_plan::{Next, PageFacts, next_after},
+    api::paging::plan::{Next, PageFacts, next_after},
+    api::{agent::jwt_expiry, decode},
+    http::{Answer, Body},
     types,
 };
 
-const STATUSES: [u16; 8] = [200, 201, 204, 400, 401, 429, 500, 502];
+const STATUSES: [u16; 10] = [200, 201, 204, 301, 307, 400, 401, 429, 500, 502];
 
-/// Maps `body` as every operation's answer under a status picked by
-/// `selector`, the way the facade does when the generated client refuses it.
+/// Reads `body` as every operation's answer under a status picked by
+/// `selector`, the way the facade does.
 pub fn decode_response(selector: u8, body: &[u8]) {
     let status = StatusCode::from_u16(STATUSES[usize::from(selector) % STATUSES.len()])
         .unwrap_or(StatusCode::OK);
-    let headers = http::HeaderMap::new();
-    let body = bytes::Bytes::copy_from_slice(body);
-    let _ = from_answer::<types::Conversation>(status, &headers, &body).to_string();
-    let _ = from_answer::<types::ConversationsResponse>(status, &headers, &body).to_string();
-    let _ =
-        from_answer::<types::ConversationAgentAuthResponse>(status, &headers, &body).to_string();
-    let _ = from_answer::<types::ConversationMultimediaUploadUrlResponse>(status, &headers, &body);
-    let _ = from_answer::<types::ConversationStartResponse>(status, &headers, &body);
-    if let Ok(text) = std::str::from_utf8(&body) {
+    let answer = Answer {
+        status,
+        version: http::Version::HTTP_11,
+        headers: http::HeaderMap::new(),
+        url: url::Url::parse("https://secure.ultracart.com/rest/v2/conversation/x")
+            .expect("a fixed, valid URL"),
+        redirected: selector & 0x80 != 0,
+        body: Body::Read(bytes::Bytes::copy_from_slice(body)),
+    };
+    let _ = decode::enveloped::<types::Conversation>(&answer, "conversation")
+        .map_err(|e| e.to_string());
+    let _ = decode::enveloped::<types::ConversationAgentAuthResponse>(&answer, "agent_auth")
+        .map_err(|e| e.to_string());
+    let _ = decode::enveloped::<types::ConversationStartResponse>(&answer, "conversation")
+        .map_err(|e| e.to_string());
+    let _ = decode::model::<types::ConversationsResponse>(&answer).map_err(|e| e.to_string());
+    let _ = decode::model::<types::ConversationMultimediaUploadUrlResponse>(&answer)
+        .map_err(|e| e.to_string());
+    let _ = decode::success_body(&answer).map_err(|e| e.to_string());
+    if let Ok(text) = std::str::from_utf8(body) {
         let _ = jwt_expiry(text);
         let ts = crate::Timestamp::parse(text);
         let _ = (ts.datetime(), ts.naive());

@@ -86,7 +86,9 @@ fn check(status: u16, outcome: Result<(), Error>) {
         Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
             assert_eq!(*status, expected_status)
         }
-        Error::Decode { status, .. } | Error::EmptyBody { status, .. } => {
+        Error::Decode { status, .. }
+        | Error::EmptyBody { status, .. }
+        | Error::UnrecognizedBody { status, .. } => {
             assert!(status.is_success());
             assert_eq!(*status, expected_status)
         }

@@ -349,7 +349,8 @@ async fn a_base_url_with_a_path_and_trailing_slash_is_joined_without_doubling() 
         .mock_async(|when, then| {
             when.method(Method::GET)
                 .path("/rest/v2/conversation/conversations/c-1");
-            then.status(200).json_body(json!({}));
+            then.status(200)
+                .json_body(json!({"conversation_uuid": "c-1"}));
         })
         .await;
 
@@ -370,7 +371,8 @@ async fn api_version_and_user_agent_can_be_set() {
         .mock_async(|when, then| {
             when.header(VERSION_HEADER, "2099-01-01")
                 .header("user-agent", "support-desk/2.1");
-            then.status(200).json_body(json!({}));
+            then.status(200)
+                .json_body(json!({"conversation_uuid": "c-1"}));
         })
         .await;
 

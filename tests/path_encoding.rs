@@ -60,7 +60,7 @@ async fn extensions_are_one_encoded_segment() {
         .mock_async(|when, then| {
             when.method(Method::GET)
                 .path("/conversation/upload_url/j%20p%3Fg%23");
-            then.status(200).json_body(json!({}));
+            then.status(200).json_body(json!({"success": true}));
         })
         .await;
 

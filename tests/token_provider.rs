@@ -116,7 +116,8 @@ async fn concurrent_requests_share_one_refresh() {
 #[tokio::test]
 async fn an_expiring_token_is_replaced_before_use_with_the_rotated_refresh_token() {
     let (oauth, issued) = token_endpoint(1, Duration::ZERO).await;
-    let api = ScriptedServer::start(|_, _| Reply::json(200, &json!({}))).await;
+    let api =
+        ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await;
     let provider = provider(&oauth.base_url()).with_refresh_margin(Duration::ZERO);
     let client = api_client(&api.base_url(), provider);
 
@@ -209,7 +210,8 @@ async fn a_refused_refresh_is_a_typed_error_without_secrets_and_no_api_call() {
         )
     })
     .await;
-    let api = ScriptedServer::start(|_, _| Reply::json(200, &json!({}))).await;
+    let api =
+        ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
 
     let error = client.get_conversation("c").await.unwrap_err();
@@ -234,7 +236,8 @@ async fn an_unreachable_token_endpoint_fails_the_raw_client_too() {
         .local_addr()
         .unwrap()
         .port();
-    let api = ScriptedServer::start(|_, _| Reply::json(200, &json!({}))).await;
+    let api =
+        ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await;
     let client = api_client(
         &api.base_url(),
         provider(&format!("http://127.0.0.1:{port}")),
@@ -248,7 +251,14 @@ async fn an_unreachable_token_endpoint_fails_the_raw_client_too() {
         .send()
         .await;
 
-    assert!(matches!(facade, Error::Transport { .. }), "{facade:?}");
+    assert!(matches!(facade, Error::TokenRefresh { .. }), "{facade:?}");
+    assert!(facade.is_retryable(), "a connection failure may pass");
+    let cause = std::error::Error::source(&facade).expect("the connection error is the cause");
+    assert!(
+        cause
+            .downcast_ref::<reqwest::Error>()
+            .is_none_or(|e| e.is_connect())
+    );
     assert!(
         raw.is_err(),
         "join must not look successful without a token"

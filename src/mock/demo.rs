@@ -11,7 +11,7 @@ use super::{
     routes,
     state::{Shared, State, lock},
 };
-use crate::{Client, Error};
+use crate::{AnswerShape, Client, Error};
 
 /// A local fake of UltraCart's Conversation API, seeded with realistic
 /// conversations, for tests, demos and trying the crate without an account.
@@ -22,7 +22,11 @@ use crate::{Client, Error};
 /// (400 otherwise), pages newest first with UltraCart's `result_set`
 /// (`_limit` 1 to 200, default 100), answers unknown conversations with 404
 /// and malformed requests with 400, always with UltraCart's `ErrorResponse`
-/// body. Started conversations appear first in the listing; join and leave
+/// body. It answers `getConversation`, `getAgentWebsocketAuthorization` and
+/// `startConversation` in UltraCart's envelope, as the live service does,
+/// or bare, as the 2022-07-18 revision documents
+/// ([`DemoServerBuilder::answer_shape`]). Started conversations appear
+/// first in the listing; join and leave
 /// change the demo agent's participant status; agent auth returns a
 /// JWT-shaped token with an `exp` an hour ahead; upload URLs point at a fake
 /// presigned storage on the same server, which, like S3, refuses requests
@@ -108,13 +112,30 @@ impl DemoServer {
     /// # }
     /// ```
     pub async fn with_conversations(count: usize) -> Self {
-        let server = MockServer::start_async().await;
-        let state = Arc::new(Mutex::new(State::seeded(count, server.base_url())));
-        let routes = routes::install(&server, &state).await;
-        Self {
-            server,
-            state,
-            routes: tokio::sync::Mutex::new(routes),
+        Self::builder().conversations(count).start().await
+    }
+
+    /// Starts configuring a demo server.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// use ultracart_conversation::{AnswerShape, mock::DemoServer};
+    ///
+    /// let demo = DemoServer::builder()
+    ///     .conversations(20)
+    ///     .answer_shape(AnswerShape::Bare)
+    ///     .start()
+    ///     .await;
+    /// let client = demo.client()?;
+    /// let answer = client.get_conversation_enveloped(&demo.conversation_uuids()[0]).await?;
+    /// assert_eq!(answer.shape(), AnswerShape::Bare);
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> DemoServerBuilder {
+        DemoServerBuilder {
+            conversations: Self::DEFAULT_CONVERSATIONS,
+            shape: AnswerShape::Envelope,
         }
     }
 
@@ -263,6 +284,82 @@ impl DemoServer {
     /// ```
     pub fn request_count(&self) -> usize {
         lock(&self.state).requests()
+    }
+}
+
+/// Configures a [`DemoServer`]; start from [`DemoServer::builder`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use ultracart_conversation::mock::DemoServer;
+///
+/// let demo = DemoServer::builder().conversations(3).start().await;
+/// assert_eq!(demo.conversation_uuids().len(), 3);
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct DemoServerBuilder {
+    conversations: usize,
+    shape: AnswerShape,
+}
+
+impl DemoServerBuilder {
+    /// How many conversations to seed, newest first (default
+    /// [`DemoServer::DEFAULT_CONVERSATIONS`]). The newest ones are the same
+    /// whatever the count.
+    ///
+    /// ```
+    /// # use ultracart_conversation::mock::DemoServer;
+    /// let builder = DemoServer::builder().conversations(2_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn conversations(mut self, count: usize) -> Self {
+        self.conversations = count;
+        self
+    }
+
+    /// How to answer `getConversation`, `getAgentWebsocketAuthorization`
+    /// and `startConversation`: in UltraCart's envelope (the default, what
+    /// the live service sends) or bare (the 2022-07-18 revision).
+    ///
+    /// ```
+    /// # use ultracart_conversation::{AnswerShape, mock::DemoServer};
+    /// let builder = DemoServer::builder().answer_shape(AnswerShape::Bare);
+    /// # let _ = builder;
+    /// ```
+    pub fn answer_shape(mut self, shape: AnswerShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// Starts the server.
+    ///
+    /// # Panics
+    ///
+    /// If no local port can be opened for the server.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let demo = ultracart_conversation::mock::DemoServer::builder().start().await;
+    /// # let _ = demo;
+    /// # }
+    /// ```
+    pub async fn start(self) -> DemoServer {
+        let server = MockServer::start_async().await;
+        let state = Arc::new(Mutex::new(State::seeded(
+            self.conversations,
+            server.base_url(),
+            self.shape,
+        )));
+        let routes = routes::install(&server, &state).await;
+        DemoServer {
+            server,
+            state,
+            routes: tokio::sync::Mutex::new(routes),
+        }
     }
 }
 

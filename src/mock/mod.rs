@@ -35,5 +35,5 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/conversation_httpmock.rs"));
 }
 
-pub use demo::DemoServer;
+pub use demo::{DemoServer, DemoServerBuilder};
 pub use generated::MockServerExt;

@@ -10,12 +10,12 @@ use chrono::{DateTime, Utc};
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 
 use super::{
-    seed::{DEMO_AGENT_ARN, MERCHANT_ID},
+    seed::{DEMO_AGENT_ARN, DEMO_AGENT_NAME, MERCHANT_ID},
     state::{Shared, StoreError, lock},
     token,
     wire::{self, Target, header},
 };
-use crate::{Jwt, types};
+use crate::{AnswerShape, Jwt, types};
 
 /// Path prefixes the demo answers; anything else falls through to other
 /// mocks on the same server, or to httpmock's own 404.
@@ -99,9 +99,12 @@ fn api(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
         ("PUT", ["conversation", "conversations"]) => start(state, request),
         ("GET", ["conversation", "conversations", uuid]) => {
             // Cloned out, so the lock is not held while the answer is encoded.
-            let found = lock(state).conversation(uuid);
+            let (found, shape) = {
+                let state = lock(state);
+                (state.conversation(uuid), state.shape)
+            };
             match found {
-                Some(conversation) => wire::json(200, &conversation),
+                Some(conversation) => wire::model(shape, "conversation", &conversation),
                 None => not_found(uuid),
             }
         }
@@ -119,7 +122,7 @@ fn api(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
                 not_found(uuid)
             }
         }
-        ("PUT", ["conversation", "agent", "auth"]) => agent_auth(),
+        ("PUT", ["conversation", "agent", "auth"]) => agent_auth(lock(state).shape),
         ("GET", ["conversation", "upload_url", extension]) => upload_url(state, extension),
         (_, ["conversation", "conversations"]) => not_allowed("GET, PUT"),
         (_, ["conversation", "conversations", _]) => not_allowed("GET"),
@@ -181,8 +184,22 @@ fn list(state: &Shared, target: &Target) -> HttpMockResponse {
 fn start(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
     match serde_json::from_slice::<types::ConversationStartRequest>(request.body_ref()) {
         Ok(start) => {
-            let started = lock(state).start(&start, now());
-            wire::json(200, &started)
+            let (started, shape) = {
+                let mut state = lock(state);
+                (state.start(&start, now()), state.shape)
+            };
+            match shape {
+                // The seed's answer: just the new conversation's ids.
+                AnswerShape::Bare => wire::json(
+                    200,
+                    &types::ConversationStartResponse {
+                        conversation_arn: started.conversation_arn,
+                        conversation_uuid: started.conversation_uuid,
+                    },
+                ),
+                // Every later revision: the whole conversation, enveloped.
+                _ => wire::model(shape, "conversation", &started),
+            }
         }
         Err(e) => wire::error(
             400,
@@ -192,21 +209,32 @@ fn start(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
     }
 }
 
-fn agent_auth() -> HttpMockResponse {
+fn agent_auth(shape: AnswerShape) -> HttpMockResponse {
     let now_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    wire::json(
-        200,
-        &types::ConversationAgentAuthResponse {
-            conversation_participant_arn: Some(DEMO_AGENT_ARN.into()),
-            jwt: Some(Jwt::new(token::agent_jwt(DEMO_AGENT_ARN, now_unix))),
-            merchant_id: Some(MERCHANT_ID.into()),
-            twilio_phone_numbers: Some(vec!["+15555550100".into()]),
-            websocket_url: Some("wss://demo.ultracart.invalid/conversation/agent".into()),
-        },
-    )
+    let auth = types::ConversationAgentAuthResponse {
+        conversation_participant_arn: Some(DEMO_AGENT_ARN.into()),
+        jwt: Some(Jwt::new(token::agent_jwt(DEMO_AGENT_ARN, now_unix))),
+        merchant_id: Some(MERCHANT_ID.into()),
+        twilio_phone_numbers: Some(vec!["+15555550100".into()]),
+        websocket_url: Some("wss://demo.ultracart.invalid/conversation/agent".into()),
+    };
+    match shape {
+        AnswerShape::Bare => wire::json(200, &auth),
+        // Later revisions also name the agent inside the envelope.
+        _ => {
+            let mut inner = serde_json::to_value(&auth).unwrap_or_default();
+            if let Some(fields) = inner.as_object_mut() {
+                fields.insert(
+                    "conversation_participant_name".into(),
+                    DEMO_AGENT_NAME.into(),
+                );
+            }
+            wire::model(shape, "agent_auth", &inner)
+        }
+    }
 }
 
 fn upload_url(state: &Shared, extension: &str) -> HttpMockResponse {

@@ -14,7 +14,7 @@ use super::{
     seed::{self, DEMO_AGENT_ARN, DEMO_AGENT_NAME, MERCHANT_ID, Stored},
     token,
 };
-use crate::types;
+use crate::{AnswerShape, types};
 
 /// Shared by the route handlers, which run on httpmock's server thread,
 /// and the [`DemoServer`](super::DemoServer) handle.
@@ -32,6 +32,8 @@ pub(crate) const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(900);
 
 pub(crate) struct State {
     base_url: String,
+    /// How the answers that UltraCart wraps in its envelope are sent.
+    pub(crate) shape: AnswerShape,
     /// Newest first, the order of the listing.
     conversations: Vec<Stored>,
     uploads: HashMap<String, Upload>,
@@ -56,10 +58,11 @@ pub(crate) enum StoreError {
 }
 
 impl State {
-    pub(crate) fn seeded(count: usize, base_url: String) -> Self {
+    pub(crate) fn seeded(count: usize, base_url: String, shape: AnswerShape) -> Self {
         let (conversations, rng) = seed::conversations(count);
         Self {
             base_url,
+            shape,
             conversations,
             uploads: HashMap::new(),
             rng,
@@ -121,7 +124,7 @@ impl State {
         &mut self,
         request: &types::ConversationStartRequest,
         now: DateTime<Utc>,
-    ) -> types::ConversationStartResponse {
+    ) -> types::Conversation {
         let uuid = self.rng.uuid();
         let arn = request
             .conversation_arn
@@ -147,14 +150,11 @@ impl State {
         self.conversations.insert(
             0,
             Stored {
-                conversation,
+                conversation: conversation.clone(),
                 unread: false,
             },
         );
-        types::ConversationStartResponse {
-            conversation_arn: Some(arn),
-            conversation_uuid: Some(uuid),
-        }
+        conversation
     }
 
     /// Adds the demo agent to a conversation, or rejoins it. False when

@@ -5,7 +5,7 @@
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use serde::Serialize;
 
-use crate::types;
+use crate::{AnswerShape, types};
 
 /// A request's path, split into percent-decoded segments, and its query.
 pub(crate) struct Target {
@@ -99,6 +99,22 @@ pub(crate) fn json<T: Serialize>(status: u16, value: &T) -> HttpMockResponse {
             500,
             "The demo server failed.",
             &format!("cannot encode the answer: {e}"),
+        ),
+    }
+}
+
+/// A model in the shape the demo answers with: bare, or in UltraCart's
+/// envelope under `key`, as the live service sends it.
+pub(crate) fn model<T: Serialize>(shape: AnswerShape, key: &str, value: &T) -> HttpMockResponse {
+    match shape {
+        AnswerShape::Bare => json(200, value),
+        _ => json(
+            200,
+            &serde_json::json!({
+                key: value,
+                "metadata": {"payload_name": key},
+                "success": true,
+            }),
         ),
     }
 }

@@ -13,7 +13,7 @@ use crate::diff::{self, Change};
 use crate::document::{self, write_atomic};
 use crate::overlay::{Effect, Outcome, Overlay};
 use crate::regen::{self, Written};
-use crate::{Error, Layout, OPERATIONS, Result, filter, lint};
+use crate::{Error, Layout, Result, filter, lint};
 
 /// The top-level extension that records where the spec came from. It lives
 /// in the document (not a comment) so the file stays plain JSON/OpenAPI.
@@ -48,12 +48,14 @@ pub fn import(source: &Path, layout: &Layout) -> Result<Report> {
         ))
     })?;
     let overlay = Overlay::load(&layout.overlay())?;
+    let operations = crate::operations(layout)?;
+    let kept: Vec<&str> = operations.iter().map(String::as_str).collect();
 
-    let mut spec = filter::keep_operations(&upstream, &OPERATIONS)
+    let mut spec = filter::keep_operations(&upstream, &kept)
         .map_err(|e| Error::new(format!("{} cannot be imported: {e}", source.display())))?;
     let outcomes = overlay.apply(&mut spec)?;
     if let Value::Object(object) = &mut spec {
-        object.insert(HEADER_KEY.to_string(), header(source));
+        object.insert(HEADER_KEY.to_string(), header(source, &kept));
     }
 
     let problems = lint::lint(&spec);
@@ -65,7 +67,8 @@ pub fn import(source: &Path, layout: &Layout) -> Result<Report> {
         )));
     }
     let text = document::to_pretty(&spec);
-    let code = regen::Generated::from_spec_text(&text).map_err(|e| {
+    let classification = regen::read(layout, &layout.operations())?;
+    let code = regen::Generated::from_texts(&text, &classification).map_err(|e| {
         Error::new(format!(
             "the imported spec cannot be compiled into a client, so nothing was written: {e}"
         ))
@@ -87,7 +90,7 @@ pub fn import(source: &Path, layout: &Layout) -> Result<Report> {
     })
 }
 
-fn header(source: &Path) -> Value {
+fn header(source: &Path, operations: &[&str]) -> Value {
     // Only the file name: a full path would differ per machine and make every
     // import a diff.
     let name = source
@@ -96,7 +99,7 @@ fn header(source: &Path) -> Value {
         .unwrap_or_else(|| source.display().to_string());
     json!({
         "note": "Written by `cargo xtask import`; do not edit by hand. Deliberate differences from upstream are rules in overlay.json beside this file.",
-        "operations": OPERATIONS,
+        "operations": operations,
         "source": name,
     })
 }

@@ -11,6 +11,7 @@ use crate::codegen::SPEC_PATH;
 /// The overlay sits beside the spec so a reviewer finds both in `openapi/`.
 const OVERLAY_FILE: &str = "overlay.json";
 const GENERATED_PATH: &str = "generated/conversation_api.rs";
+const GENERATED_OPERATIONS_PATH: &str = "generated/operations.rs";
 const GENERATED_HTTPMOCK_PATH: &str = "generated/conversation_httpmock.rs";
 
 #[derive(Debug, Clone)]
@@ -41,6 +42,16 @@ impl Layout {
 
     pub fn overlay(&self) -> PathBuf {
         self.spec().with_file_name(OVERLAY_FILE)
+    }
+
+    /// `openapi/operations.json`: which operations exist and how each may
+    /// be retried.
+    pub fn operations(&self) -> PathBuf {
+        self.root.join(crate::classification::OPERATIONS_PATH)
+    }
+
+    pub fn generated_operations(&self) -> PathBuf {
+        self.root.join(GENERATED_OPERATIONS_PATH)
     }
 
     pub fn generated(&self) -> PathBuf {

@@ -8,6 +8,9 @@
 // The one generator, shared with build.rs: two copies could drift apart.
 #[path = "../../codegen/generate.rs"]
 pub mod codegen;
+// The operation table and its classification, shared with build.rs too.
+#[path = "../../codegen/operations.rs"]
+pub mod classification;
 
 pub mod diff;
 pub mod document;
@@ -24,14 +27,13 @@ pub mod regen;
 pub use error::{Error, Result};
 pub use layout::Layout;
 
-/// The operations this crate covers, by upstream `operationId`. `import` keeps
-/// exactly these from UltraCart's whole API; everything else is dropped.
-pub const OPERATIONS: [&str; 7] = [
-    "getAgentWebsocketAuthorization",
-    "getConversation",
-    "getConversationMultimediaUploadUrl",
-    "getConversations",
-    "joinConversation",
-    "leaveConversation",
-    "startConversation",
-];
+/// The operations this crate covers, by upstream `operationId`: those
+/// `openapi/operations.json` classifies. `import` keeps exactly these from
+/// UltraCart's whole API; everything else is dropped.
+pub fn operations(layout: &Layout) -> Result<Vec<String>> {
+    let path = layout.operations();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", layout.display(&path))))?;
+    let classes = classification::classification(&text).map_err(Error::new)?;
+    Ok(classes.into_keys().collect())
+}

@@ -50,7 +50,12 @@ fn scalar_text(value: &Value) -> String {
 /// Lints the layout's spec; the error lists every problem.
 pub fn check_spec(layout: &Layout) -> Result<()> {
     let spec = layout.spec();
-    let problems = lint(&document::read_any(&spec)?);
+    let mut problems = lint(&document::read_any(&spec)?);
+    let spec_text = crate::regen::read(layout, &spec)?;
+    let classification = crate::regen::read(layout, &layout.operations())?;
+    if let Err(problem) = crate::classification::rows(&spec_text, &classification) {
+        problems.push(problem);
+    }
     if problems.is_empty() {
         return Ok(());
     }

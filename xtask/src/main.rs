@@ -80,7 +80,9 @@ fn run(command: Command, layout: &Layout) -> Result<String, Error> {
             let shown = layout.display(&layout.generated());
             Ok(match regen::generate(layout)? {
                 regen::Written::Changed => {
-                    format!("Wrote {shown} and the httpmock helpers beside it.\n")
+                    format!(
+                        "Wrote {shown}, the httpmock helpers and the operation table beside it.\n"
+                    )
                 }
                 regen::Written::Unchanged => format!("{shown} is already up to date.\n"),
             })

@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
-use crate::codegen;
 use crate::document::write_atomic;
 use crate::{Error, Layout, Result};
+use crate::{classification, codegen};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -17,37 +17,45 @@ pub enum Written {
     Unchanged,
 }
 
-/// Everything build.rs generates from one spec: the client and the typed
-/// httpmock helpers of the `mock` feature.
+/// Everything build.rs generates from one spec: the client, the typed
+/// httpmock helpers of the `mock` feature, and the operation table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
     pub client: String,
     pub httpmock: String,
+    pub operations: String,
 }
 
 impl Generated {
-    /// Generates both from spec text, with build.rs's own functions.
-    pub fn from_spec_text(text: &str) -> std::result::Result<Self, String> {
+    /// Generates all three from the spec and the operations' classification,
+    /// with build.rs's own functions.
+    pub fn from_texts(spec: &str, classification: &str) -> std::result::Result<Self, String> {
         Ok(Self {
-            client: codegen::generate(text)?,
-            httpmock: codegen::generate_httpmock(text)?,
+            client: codegen::generate(spec)?,
+            httpmock: codegen::generate_httpmock(spec)?,
+            operations: classification::generate_table(spec, classification)?,
         })
     }
 
-    fn files(&self, layout: &Layout) -> [(PathBuf, &str); 2] {
+    fn files(&self, layout: &Layout) -> [(PathBuf, &str); 3] {
         [
             (layout.generated(), &self.client),
             (layout.generated_httpmock(), &self.httpmock),
+            (layout.generated_operations(), &self.operations),
         ]
     }
 }
 
+pub(crate) fn read(layout: &Layout, path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", layout.display(path))))
+}
+
 /// The generated code for the layout's spec.
 pub fn code(layout: &Layout) -> Result<Generated> {
-    let spec = layout.spec();
-    let text = std::fs::read_to_string(&spec)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", layout.display(&spec))))?;
-    Generated::from_spec_text(&text).map_err(Error::new)
+    let spec = read(layout, &layout.spec())?;
+    let classification = read(layout, &layout.operations())?;
+    Generated::from_texts(&spec, &classification).map_err(Error::new)
 }
 
 /// Writes the generated files, leaving each alone when it is current.

@@ -94,3 +94,31 @@ fn a_nullable_date_time_fails() {
         "components.schemas.ConversationMessage.message_dts is a date-time",
     );
 }
+
+#[test]
+fn an_operation_without_a_retry_classification_fails() {
+    let (_dir, layout) = crate::support::temp_root();
+    xtask::lint::check_spec(&layout).expect("the copied spec and classification pass");
+    let path = layout.operations();
+    let mut classes: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    classes["operations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("startConversation");
+    std::fs::write(&path, classes.to_string()).unwrap();
+
+    let error = xtask::lint::check_spec(&layout).expect_err("an unclassified operation");
+    let text = error.to_string();
+    assert!(
+        text.contains("startConversation") && text.contains("operations.json"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_checked_in_operation_is_classified() {
+    xtask::lint::check_spec(&crate::support::workspace()).expect("lint-spec passes");
+    let operations = xtask::operations(&crate::support::workspace()).unwrap();
+    assert_eq!(operations.len(), 7, "{operations:?}");
+}

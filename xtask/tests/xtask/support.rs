@@ -29,8 +29,8 @@ pub fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// A temporary root holding copies of the checked-in spec and overlay, and
-/// no generated/ directory.
+/// A temporary root holding copies of the checked-in spec, overlay and
+/// classification, and no generated/ directory.
 pub fn temp_root() -> (TempDir, Layout) {
     let dir = TempDir::new().expect("temp dir");
     let layout = Layout::new(dir.path());
@@ -38,6 +38,7 @@ pub fn temp_root() -> (TempDir, Layout) {
     for (from, to) in [
         (real.spec(), layout.spec()),
         (real.overlay(), layout.overlay()),
+        (real.operations(), layout.operations()),
     ] {
         fs::create_dir_all(to.parent().expect("has a parent")).expect("create openapi/");
         fs::copy(&from, &to).expect("copy into the temp root");

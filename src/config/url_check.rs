@@ -27,17 +27,27 @@ pub(crate) fn checked_url(input: &str, what: &str) -> Result<String, Error> {
 
 /// https anywhere, plain http only on loopback hosts (tests, local demos).
 pub(crate) fn check_scheme(url: &Url, what: &str) -> Result<(), Error> {
+    check_encrypted(url, what, "https", "http")
+}
+
+/// wss anywhere, plain ws only on loopback hosts: a websocket URL is where
+/// the agent's JWT goes.
+pub(crate) fn check_websocket_scheme(url: &Url, what: &str) -> Result<(), Error> {
+    check_encrypted(url, what, "wss", "ws")
+}
+
+fn check_encrypted(url: &Url, what: &str, secure: &str, plain: &str) -> Result<(), Error> {
     if url.host().is_none() {
         return Err(Error::config(format!("the {what} has no host")));
     }
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        "http" => Err(Error::config(format!(
-            "the {what} must use https; plain http is allowed only for loopback hosts"
+        scheme if scheme == secure => Ok(()),
+        scheme if scheme == plain && is_loopback(url) => Ok(()),
+        scheme if scheme == plain => Err(Error::config(format!(
+            "the {what} must use {secure}; plain {plain} is allowed only for loopback hosts"
         ))),
         other => Err(Error::config(format!(
-            "the {what} must use https, not `{other}`"
+            "the {what} must use {secure}, not `{other}`"
         ))),
     }
 }

@@ -4,11 +4,13 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use http::HeaderValue;
 use secrecy::SecretString;
-use tokio::sync::Semaphore;
 
+use super::{http_client::http_client_builder, url_check};
 use crate::{
-    Client, Error, RateLimit, RetryPolicy, TokenProvider, auth::Auth, pipeline::Pipeline, raw,
-    url_check,
+    Client, Error, RateLimit, RetryPolicy, TokenProvider,
+    auth::Auth,
+    http::{HttpSettings, Pipeline},
+    raw,
 };
 
 /// UltraCart's REST v2 root.
@@ -47,17 +49,21 @@ pub struct ClientBuilder {
     bearer_token: Option<SecretString>,
     token_provider: Option<Arc<dyn TokenProvider>>,
     base_url: String,
-    api_version: String,
-    timeout: Duration,
-    connect_timeout: Duration,
-    upload_timeout: Duration,
-    user_agent: String,
     reqwest_client: Option<reqwest::Client>,
     root_certificates: Vec<reqwest::Certificate>,
+    settings: Settings,
+}
+
+/// Everything but the credential and the HTTP client, as plain data.
+#[derive(Clone, Debug)]
+struct Settings {
+    api_version: String,
+    user_agent: String,
+    connect_timeout: Duration,
+    upload_timeout: Duration,
     max_in_flight: usize,
-    retry: RetryPolicy,
     rate_limit: Option<RateLimit>,
-    max_response_bytes: usize,
+    http: HttpSettings,
 }
 
 impl Default for ClientBuilder {
@@ -67,17 +73,23 @@ impl Default for ClientBuilder {
             bearer_token: None,
             token_provider: None,
             base_url: DEFAULT_BASE_URL.to_string(),
-            api_version: DEFAULT_API_VERSION.to_string(),
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
-            user_agent: concat!("ultracart-conversation/", env!("CARGO_PKG_VERSION")).to_string(),
             reqwest_client: None,
             root_certificates: Vec::new(),
-            max_in_flight: 1,
-            retry: RetryPolicy::standard(),
-            rate_limit: None,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            settings: Settings {
+                api_version: DEFAULT_API_VERSION.to_string(),
+                user_agent: concat!("ultracart-conversation/", env!("CARGO_PKG_VERSION"))
+                    .to_string(),
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
+                max_in_flight: 1,
+                rate_limit: None,
+                http: HttpSettings {
+                    timeout: DEFAULT_TIMEOUT,
+                    call_timeout: None,
+                    max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                    retry: RetryPolicy::standard(),
+                },
+            },
         }
     }
 }
@@ -90,14 +102,8 @@ impl fmt::Debug for ClientBuilder {
             .field("bearer_token", &redacted(self.bearer_token.is_some()))
             .field("token_provider", &self.token_provider.is_some())
             .field("base_url", &self.base_url)
-            .field("api_version", &self.api_version)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("upload_timeout", &self.upload_timeout)
-            .field("max_in_flight", &self.max_in_flight)
-            .field("retry", &self.retry)
-            .field("rate_limit", &self.rate_limit)
-            .field("max_response_bytes", &self.max_response_bytes)
+            .field("reqwest_client", &self.reqwest_client.is_some())
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -167,7 +173,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
-        self.api_version = version.into();
+        self.settings.api_version = version.into();
         self
     }
 
@@ -181,7 +187,30 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.http.timeout = timeout;
+        self
+    }
+
+    /// Longest time one whole call may take, retries, waits for a slot at
+    /// the in-flight gate and waits for an access token included (default:
+    /// no limit beyond each attempt's). A call over the limit ends with
+    /// [`Error::CallTimeout`]; a request it had under way still finishes
+    /// before the next one starts, so the one-at-a-time promise holds.
+    ///
+    /// Without it, the worst case of one call with default settings is
+    /// about 3½ minutes of its own: 4 attempts of at most 30 s each (the
+    /// first plus 3 retries) and 3 waits of at most 30 s each
+    /// ([`max_retry_wait`](Self::max_retry_wait)), plus the time it queues
+    /// behind other calls of the same client.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use ultracart_conversation::Client;
+    /// let client = Client::builder().api_key("k").call_timeout(Duration::from_secs(20)).build()?;
+    /// # Ok::<(), ultracart_conversation::Error>(())
+    /// ```
+    pub fn call_timeout(mut self, limit: Duration) -> Self {
+        self.settings.http.call_timeout = Some(limit);
         self
     }
 
@@ -195,7 +224,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
@@ -209,7 +238,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn upload_timeout(mut self, timeout: Duration) -> Self {
-        self.upload_timeout = timeout;
+        self.settings.upload_timeout = timeout;
         self
     }
 
@@ -221,7 +250,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.settings.user_agent = user_agent.into();
         self
     }
 
@@ -229,9 +258,22 @@ impl ClientBuilder {
     /// settings). Headers, auth, timeouts and retries still come from this
     /// builder.
     ///
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())` and
+    /// `.referer(false)`, as the crate's own client is: reqwest drops only
+    /// `Authorization` and cookies when a redirect changes host, so a client
+    /// that follows redirects sends the simple key (and a request's body) to
+    /// wherever a redirect points, and a `Referer` can carry a presigned
+    /// upload URL's signature. The crate cannot see a caller's redirect
+    /// policy; it refuses an answer that came from another URL with
+    /// [`Error::Redirect`], but by then the request has left.
+    ///
     /// ```
     /// # use ultracart_conversation::Client;
-    /// let http = reqwest::Client::builder().pool_max_idle_per_host(2).build()?;
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .referer(false)
+    ///     .pool_max_idle_per_host(2)
+    ///     .build()?;
     /// let client = Client::builder().api_key("k").reqwest_client(http).build()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -272,7 +314,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn max_in_flight(mut self, requests: usize) -> Self {
-        self.max_in_flight = requests;
+        self.settings.max_in_flight = requests;
         self
     }
 
@@ -287,7 +329,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
-        self.rate_limit = Some(limit);
+        self.settings.rate_limit = Some(limit);
         self
     }
 
@@ -299,7 +341,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.settings.http.retry = policy;
         self
     }
 
@@ -311,7 +353,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.retry = self.retry.with_max_retries(retries);
+        self.settings.http.retry = self.settings.http.retry.with_max_retries(retries);
         self
     }
 
@@ -326,7 +368,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn max_retry_wait(mut self, wait: Duration) -> Self {
-        self.retry = self.retry.with_max_retry_wait(wait);
+        self.settings.http.retry = self.settings.http.retry.with_max_retry_wait(wait);
         self
     }
 
@@ -339,7 +381,7 @@ impl ClientBuilder {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = bytes;
+        self.settings.http.max_response_bytes = bytes;
         self
     }
 
@@ -373,22 +415,31 @@ impl ClientBuilder {
             }
         };
         let base_url = url_check::checked_url(&self.base_url, "base URL")?;
-        let api_version = header_value("API version", &self.api_version)?;
-        let user_agent = header_value("user agent", &self.user_agent)?;
-        if self.max_in_flight == 0 {
+        let settings = self.settings;
+        let api_version = header_value("API version", &settings.api_version)?;
+        let user_agent = header_value("user agent", &settings.user_agent)?;
+        if settings.max_in_flight == 0 {
             return Err(Error::config("max_in_flight must be at least 1"));
         }
-        if self.timeout.is_zero() || self.connect_timeout.is_zero() || self.upload_timeout.is_zero()
+        let timeouts = [
+            settings.http.timeout,
+            settings.connect_timeout,
+            settings.upload_timeout,
+        ];
+        if timeouts
+            .iter()
+            .chain(&settings.http.call_timeout)
+            .any(Duration::is_zero)
         {
             return Err(Error::config("timeouts must be longer than zero"));
         }
-        if self.max_response_bytes == 0 {
+        if settings.http.max_response_bytes == 0 {
             return Err(Error::config("max_response_bytes must be at least 1"));
         }
         let http = match self.reqwest_client {
             Some(client) => client,
             None => {
-                let mut builder = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+                let mut builder = http_client_builder().connect_timeout(settings.connect_timeout);
                 for certificate in self.root_certificates {
                     builder = builder.add_root_certificate(certificate);
                 }
@@ -397,20 +448,16 @@ impl ClientBuilder {
                     .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?
             }
         };
-        let pipeline = Pipeline {
+        let pipeline = Pipeline::new(
             auth,
             api_version,
             user_agent,
-            timeout: self.timeout,
-            upload_timeout: self.upload_timeout,
-            gate: Semaphore::new(self.max_in_flight),
-            max_in_flight: self.max_in_flight,
-            retry: self.retry,
-            rate_limiter: self.rate_limit.as_ref().map(RateLimit::build),
-            max_response_bytes: self.max_response_bytes,
-        };
+            settings.http,
+            settings.max_in_flight,
+            settings.rate_limit.as_ref(),
+        );
         let raw = raw::Client::new_with_client(&base_url, http, Arc::new(pipeline));
-        Ok(Client::from_raw(raw))
+        Ok(Client::from_raw(raw, settings.upload_timeout))
     }
 }
 

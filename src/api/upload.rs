@@ -3,14 +3,16 @@
 use std::{fmt, path::Path, time::Duration};
 
 use bytes::Bytes;
-use progenitor_client::ClientInfo;
 use tracing::Instrument;
 use url::Url;
 
 use crate::{
     BodyExcerpt, Client, Error,
-    retry::{self, Decision, Outcome, Repeat},
-    url_check,
+    config::check_scheme,
+    http::{
+        Repeat,
+        retry::{self, Outcome, Tried},
+    },
 };
 
 /// How much of the storage service's refusal an error keeps.
@@ -83,7 +85,7 @@ impl Source<'_> {
             Self::File { path, len } => {
                 let file = tokio::fs::File::open(path)
                     .await
-                    .map_err(|e| upload_io_error(path, &e))?;
+                    .map_err(|e| upload_io_error(path, e))?;
                 // Streamed: a large file is never held in memory whole.
                 let stream = tokio_util::io::ReaderStream::new(file);
                 Ok((reqwest::Body::wrap_stream(stream), *len))
@@ -92,10 +94,11 @@ impl Source<'_> {
     }
 }
 
-fn upload_io_error(path: &Path, error: &std::io::Error) -> Error {
+fn upload_io_error(path: &Path, error: std::io::Error) -> Error {
     Error::Upload {
         status: None,
-        message: format!("cannot read {}: {error}", path.display()),
+        message: format!("cannot read {}", path.display()),
+        source: Some(Box::new(error)),
     }
 }
 
@@ -136,7 +139,7 @@ impl Client {
         let path = path.as_ref();
         let len = tokio::fs::metadata(path)
             .await
-            .map_err(|e| upload_io_error(path, &e))?
+            .map_err(|e| upload_io_error(path, e))?
             .len();
         self.upload(extension, Source::File { path, len }).await
     }
@@ -149,18 +152,15 @@ impl Client {
             .conversation_multimedia_upload_url
             .unwrap_or_default();
         let (Some(key), Some(url)) = (target.key, target.url) else {
-            return Err(Error::Upload {
-                status: None,
-                message: "UltraCart's answer has no upload key or URL".to_string(),
-            });
+            return Err(Error::upload("UltraCart's answer has no upload key or URL"));
         };
-        let url = Url::parse(&url).map_err(|e| Error::Upload {
-            status: None,
-            message: format!("UltraCart's upload URL is not a valid URL: {e}"),
+        // Messages never quote the URL: its query is a signature.
+        let url = Url::parse(&url).map_err(|e| {
+            Error::upload(format!("UltraCart's upload URL is not a valid URL: {e}"))
         })?;
-        url_check::check_scheme(&url, "upload URL").map_err(|e| Error::Upload {
-            status: None,
-            message: e.to_string(),
+        check_scheme(&url, "upload URL").map_err(|e| match e {
+            Error::Config { message } => Error::upload(message),
+            other => other,
         })?;
         let span = tracing::debug_span!("ultracart_conversation.upload", extension, key = %key);
         self.put_with_retries(&url, content_type(extension), &source)
@@ -169,68 +169,95 @@ impl Client {
         Ok(UploadedMedia { key, url })
     }
 
+    /// PUTs the bytes, retrying as API calls are retried. The request goes
+    /// to the storage service: no gate, pacing or credential of UltraCart's.
     async fn put_with_retries(
         &self,
         url: &Url,
         content_type: &str,
         source: &Source<'_>,
     ) -> Result<(), Error> {
-        let pipeline = self.raw().inner();
-        let mut retries_done = 0;
-        loop {
-            let (body, len) = source.body().await?;
-            let result = self
-                .raw()
-                .client()
-                .put(url.clone())
-                .header(http::header::CONTENT_TYPE, content_type)
-                .header(http::header::CONTENT_LENGTH, len)
-                .timeout(pipeline.upload_timeout)
-                .body(body)
-                .send()
-                .await;
-            let outcome = match &result {
-                Ok(response) => Outcome::Status {
-                    status: response.status(),
-                    retry_after: retry::retry_after_header(response.headers()),
-                },
-                Err(e) => Outcome::of_transport_error(e),
-            };
-            match retry::decide(
-                &pipeline.retry,
-                Repeat::Safe,
-                outcome,
-                retries_done,
-                fastrand::f64(),
-            ) {
-                Decision::Retry { wait, reason } => {
-                    retries_done += 1;
-                    tracing::warn!(
-                        attempt = retries_done,
-                        reason,
-                        wait_ms = wait.as_millis() as u64,
-                        "retrying media upload"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                Decision::Stop => return finish_upload(result).await,
+        let policy = &self.pipeline().settings().retry;
+        let (response, _attempts) =
+            retry::run(policy, Repeat::Safe, None, "media upload", (), |()| {
+                self.put_once(url, content_type, source)
+            })
+            .await;
+        let response = response?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        if status.is_redirection() {
+            let host = redirect_host(&response);
+            return Err(Error::Upload {
+                status: Some(status),
+                message: format!(
+                    "the storage service answered {status} towards {host}, and the client does not follow redirects"
+                ),
+                source: None,
+            });
+        }
+        let excerpt = refusal_excerpt(response).await;
+        Err(Error::Upload {
+            status: Some(status),
+            message: format!("the storage service answered {status}: {excerpt}"),
+            source: None,
+        })
+    }
+}
+
+impl Client {
+    async fn put_once(
+        &self,
+        url: &Url,
+        content_type: &str,
+        source: &Source<'_>,
+    ) -> Tried<(), Result<reqwest::Response, Error>> {
+        let (body, len) = match source.body().await {
+            Ok(body) => body,
+            Err(error) => {
+                return Tried {
+                    result: Err(error),
+                    outcome: Outcome::Final,
+                    again: None,
+                };
             }
+        };
+        let result = self
+            .http()
+            .put(url.clone())
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header(http::header::CONTENT_LENGTH, len)
+            .timeout(self.upload_timeout())
+            .body(body)
+            .send()
+            .await;
+        let outcome = match &result {
+            Ok(response) => Outcome::Status {
+                status: response.status(),
+                retry_after: retry::retry_after_header(response.headers()),
+            },
+            Err(e) => Outcome::of_transport_error(e),
+        };
+        Tried {
+            // The URL's signature is a credential: errors drop it.
+            result: result.map_err(|e| Error::from_reqwest(e.without_url())),
+            outcome,
+            again: Some(()),
         }
     }
 }
 
-async fn finish_upload(result: reqwest::Result<reqwest::Response>) -> Result<(), Error> {
-    // The URL's signature is a credential: errors drop it.
-    let response = result.map_err(|e| Error::from_reqwest(e.without_url()))?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let excerpt = refusal_excerpt(response).await;
-    Err(Error::Upload {
-        status: Some(status),
-        message: format!("the storage service answered {status}: {excerpt}"),
-    })
+/// Where a storage redirect points: its host alone.
+fn redirect_host(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| response.url().join(location).ok())
+        .and_then(|target| target.host_str().map(str::to_string))
+        .unwrap_or_else(|| "an unnamed host".to_string())
 }
 
 async fn refusal_excerpt(mut response: reqwest::Response) -> BodyExcerpt {

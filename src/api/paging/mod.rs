@@ -10,11 +10,14 @@ use std::{
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
 use tokio::task::{JoinError, JoinHandle};
 
+pub(crate) mod plan;
+
+use plan::{Next, PageFacts};
+
 use crate::{
     Client, Error,
-    page_plan::{self, Next, PageFacts},
+    api::validate::{self, MAX_PAGE_SIZE},
     types::{ConversationSummary, ConversationsResponse, ResultSet, Warning},
-    validate::{self, MAX_PAGE_SIZE},
 };
 
 /// More pages ahead than this buys nothing and only holds memory.
@@ -364,12 +367,9 @@ impl Walk {
                 self.stop();
                 return Some(Err(error));
             }
-            Err(join) => {
-                self.stop();
-                return Some(Err(Error::unexpected(format!(
-                    "a page request task failed: {join}"
-                ))));
-            }
+            // The task is aborted only when its fetch is dropped, so it can
+            // only have panicked.
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
         };
 
         let mut items = response.conversations.unwrap_or_default();
@@ -386,7 +386,7 @@ impl Walk {
             items: items.len(),
             result_set: result_set.as_ref(),
         };
-        match page_plan::next_after(facts, left_after) {
+        match plan::next_after(facts, left_after) {
             Next::Fetch { offset } => {
                 if self.in_flight.front().map(|f| f.offset) != Some(offset) {
                     // The server paged differently from the guess: drop

@@ -26,6 +26,14 @@ pub(crate) fn path_segment(name: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A path value of the spec's parameter `name`, by that parameter's rules.
+pub(crate) fn path_value(name: &str, value: &str) -> Result<(), Error> {
+    match name {
+        "extension" => extension(value),
+        _ => path_segment(name, value),
+    }
+}
+
 /// A file extension for the upload URL, with or without its leading dot.
 pub(crate) fn extension(value: &str) -> Result<(), Error> {
     path_segment("extension", value)?;

@@ -6,7 +6,9 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::{Client, Error, Jwt, types::ConversationAgentAuthResponse};
+use crate::{
+    Client, Error, Jwt, config::check_websocket_scheme, types::ConversationAgentAuthResponse,
+};
 
 /// Fetch new credentials this long before the JWT expires, so that a
 /// websocket handshake never starts with a token about to lapse.
@@ -42,7 +44,8 @@ pub struct AgentCredentials {
 
 impl AgentCredentials {
     /// Checks and reads UltraCart's answer. A missing or unreadable JWT, or
-    /// a missing or unparsable websocket URL, is an [`Error::AgentAuth`].
+    /// a missing or unparsable websocket URL, or one that is not `wss://`
+    /// (plain `ws://` only for loopback hosts), is an [`Error::AgentAuth`].
     ///
     /// ```
     /// # use ultracart_conversation::{AgentCredentials, Jwt, types::ConversationAgentAuthResponse};
@@ -63,6 +66,11 @@ impl AgentCredentials {
             .ok_or_else(|| Error::agent_auth("the answer has no websocket URL"))?;
         let websocket_url = Url::parse(&url)
             .map_err(|e| Error::agent_auth(format!("the websocket URL is not a valid URL: {e}")))?;
+        // The JWT goes to this URL: never in clear over the network.
+        check_websocket_scheme(&websocket_url, "websocket URL").map_err(|e| match e {
+            Error::Config { message } => Error::agent_auth(message),
+            other => other,
+        })?;
         Ok(Self {
             jwt,
             websocket_url,
@@ -196,6 +204,12 @@ pub(crate) fn jwt_expiry(token: &str) -> Result<Option<DateTime<Utc>>, Error> {
 /// Credentials shared by every clone of a client.
 #[derive(Default)]
 pub(crate) struct AgentCache(tokio::sync::Mutex<Option<AgentCredentials>>);
+
+impl std::fmt::Debug for AgentCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AgentCache")
+    }
+}
 
 impl Client {
     /// Agent websocket credentials, reused until a minute before the JWT

@@ -1,7 +1,11 @@
-//! When to try a request again, as data and a pure decision function.
+//! When to try a request again: the policy as data, the decision as a pure
+//! function, and the one loop that API calls and media uploads share.
 
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
+use super::operation::Repeat;
 use crate::StatusCode;
 
 /// How the client retries failed requests.
@@ -140,25 +144,6 @@ impl RetryPolicy {
     }
 }
 
-/// Whether repeating an operation could do something twice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Repeat {
-    /// Reads, and writes whose repetition changes nothing (join, leave).
-    Safe,
-    /// Creates something (start a conversation).
-    Unsafe,
-}
-
-impl Repeat {
-    /// Operation ids as progenitor names them.
-    pub(crate) fn of_operation(operation_id: &str) -> Self {
-        match operation_id {
-            "start_conversation" => Self::Unsafe,
-            _ => Self::Safe,
-        }
-    }
-}
-
 /// What one attempt came to, as far as retrying is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -171,7 +156,8 @@ pub(crate) enum Outcome {
     TimedOut,
     /// The connection broke after the request may have been sent.
     Broken,
-    /// A local failure that repeating cannot fix (a body over the limit).
+    /// A failure that repeating cannot fix (a body over the limit, a
+    /// request that cannot be copied for a second try).
     Final,
 }
 
@@ -229,7 +215,7 @@ pub(crate) fn decide(
             status,
             retry_after,
         } if is_server_failure(status) => {
-            if repeat == Repeat::Unsafe {
+            if repeat == Repeat::Once {
                 return Decision::Stop;
             }
             match retry_after {
@@ -253,11 +239,63 @@ fn is_server_failure(status: StatusCode) -> bool {
     matches!(status.as_u16(), 500 | 502 | 503 | 504)
 }
 
-/// Statuses after which the same call may succeed later.
+/// The statuses the client itself retries: the one definition of transient,
+/// which [`Error::is_retryable`](crate::Error::is_retryable) shares.
 pub(crate) fn is_transient_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || is_server_failure(status)
+    status == StatusCode::TOO_MANY_REQUESTS || is_server_failure(status)
+}
+
+/// What one attempt of [`run`] came to.
+pub(crate) struct Tried<S, T> {
+    /// What the caller gets if this attempt is the last.
+    pub(crate) result: T,
+    pub(crate) outcome: Outcome,
+    /// What the next attempt starts from; `None` when there cannot be one
+    /// (the request could not be copied).
+    pub(crate) again: Option<S>,
+}
+
+/// The one retry loop. Makes attempts, each from the state the last one
+/// left, until the policy stops it, waiting between them as it says, and
+/// returns the last attempt's result with the number of attempts made. A
+/// wait that would end after `deadline` is not started: the call ends with
+/// what it has. `what` names the request in the retry log.
+pub(crate) async fn run<S, T, Fut>(
+    policy: &RetryPolicy,
+    repeat: Repeat,
+    deadline: Option<Instant>,
+    what: &'static str,
+    first: S,
+    mut attempt: impl FnMut(S) -> Fut,
+) -> (T, u32)
+where
+    Fut: Future<Output = Tried<S, T>>,
+{
+    let mut state = first;
+    let mut retries_done = 0;
+    loop {
+        let Tried {
+            result,
+            outcome,
+            again,
+        } = attempt(state).await;
+        let decision = decide(policy, repeat, outcome, retries_done, fastrand::f64());
+        let (Some(next), Decision::Retry { wait, reason }) = (again, decision) else {
+            return (result, retries_done + 1);
+        };
+        if deadline.is_some_and(|deadline| Instant::now() + wait >= deadline) {
+            return (result, retries_done + 1);
+        }
+        retries_done += 1;
+        tracing::warn!(
+            attempt = retries_done,
+            reason,
+            wait_ms = wait.as_millis() as u64,
+            "retrying {what}"
+        );
+        tokio::time::sleep(wait).await;
+        state = next;
+    }
 }
 
 /// Reads `Retry-After` as delay-seconds or an HTTP date.
@@ -292,7 +330,7 @@ mod tests {
     fn rate_limits_wait_as_told_when_short_and_fail_when_long() {
         let p = RetryPolicy::standard();
         assert_eq!(
-            decide(&p, Repeat::Unsafe, status(429, Some(2 * SECOND)), 0, 0.5),
+            decide(&p, Repeat::Once, status(429, Some(2 * SECOND)), 0, 0.5),
             Decision::Retry {
                 wait: 2 * SECOND,
                 reason: "rate limited (429, Retry-After)"
@@ -303,7 +341,7 @@ mod tests {
             Decision::Stop
         );
         assert!(matches!(
-            decide(&p, Repeat::Unsafe, status(429, None), 0, 0.5),
+            decide(&p, Repeat::Once, status(429, None), 0, 0.5),
             Decision::Retry { .. }
         ));
     }
@@ -318,7 +356,7 @@ mod tests {
             Outcome::Broken,
         ] {
             assert_eq!(
-                decide(&p, Repeat::Unsafe, outcome, 0, 0.5),
+                decide(&p, Repeat::Once, outcome, 0, 0.5),
                 Decision::Stop,
                 "{outcome:?}"
             );
@@ -328,7 +366,7 @@ mod tests {
             ));
         }
         assert!(matches!(
-            decide(&p, Repeat::Unsafe, Outcome::ConnectFailed, 0, 0.5),
+            decide(&p, Repeat::Once, Outcome::ConnectFailed, 0, 0.5),
             Decision::Retry { .. }
         ));
     }

@@ -1,8 +1,18 @@
 //! The one error type of the facade.
 
-use std::time::Duration;
+mod answer;
+mod excerpt;
 
-use crate::{BodyExcerpt, StatusCode, types};
+use std::{error::Error as StdError, fmt, time::Duration};
+
+pub(crate) use answer::from_status;
+pub use excerpt::BodyExcerpt;
+pub(crate) use excerpt::redact_jwts;
+
+use crate::{StatusCode, types};
+
+/// A cause kept in an [`Error`]'s `source()` chain.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Everything that can go wrong when calling UltraCart through this crate.
 ///
@@ -13,20 +23,27 @@ use crate::{BodyExcerpt, StatusCode, types};
 /// [`retry_after`](Error::retry_after), [`is_timeout`](Error::is_timeout),
 /// [`is_retryable`](Error::is_retryable) and friends.
 ///
-/// Neither `Display` nor `Debug` ever contains an API key, an OAuth token or
-/// an agent JWT.
+/// `Display` is one sentence about what failed here; the underlying causes
+/// (the HTTP library's error, the JSON decoder's, an I/O error) are in the
+/// [`source`](std::error::Error::source) chain and not repeated, so an error
+/// reporter such as `anyhow` prints each once. Neither `Display` nor `Debug`
+/// ever contains an API key, an OAuth token or an agent JWT.
 ///
-/// ```no_run
-/// # async fn run(client: ultracart_conversation::Client) {
-/// use ultracart_conversation::StatusCode;
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ultracart_conversation::Error> {
+/// use ultracart_conversation::{StatusCode, mock::DemoServer};
 ///
-/// match client.get_conversation("4f1c…").await {
+/// let demo = DemoServer::start().await;
+/// let client = demo.client()?;
+///
+/// match client.get_conversation("no-such-conversation").await {
 ///     Ok(conversation) => println!("{} messages", conversation.messages.unwrap_or_default().len()),
 ///     Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => println!("no such conversation"),
 ///     Err(e) if e.is_retryable() => println!("try again later: {e}"),
 ///     Err(e) => println!("failed: {}", e.user_message().unwrap_or("unknown error")),
 /// }
-/// # }
+/// # Ok(()) }
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -47,7 +64,9 @@ pub enum Error {
         message: String,
     },
 
-    /// UltraCart answered with an error status and an `ErrorResponse` body.
+    /// UltraCart answered with an error status and an `ErrorResponse` body,
+    /// or with a success status and an envelope that says it failed
+    /// (`success: false`).
     #[error("UltraCart answered {status}{}", describe_error_response(response))]
     #[non_exhaustive]
     Api {
@@ -72,8 +91,38 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// The server answered with a redirect, which the client does not
+    /// follow: the request carried a credential meant for UltraCart alone.
+    #[error("UltraCart's address answered {} towards {}, and the client does not follow redirects", describe_status(*status), host.as_deref().unwrap_or("an unnamed host"))]
+    #[non_exhaustive]
+    Redirect {
+        /// The redirect's status (`None` when a caller-supplied HTTP client
+        /// followed it before the crate saw it).
+        status: Option<StatusCode>,
+        /// The host the redirect pointed at; never its path or query.
+        host: Option<String>,
+    },
+
+    /// A successful status whose JSON object carries none of the fields of
+    /// the model the operation returns, in either of the shapes UltraCart
+    /// uses (bare or wrapped in its envelope). Decoding it would give an
+    /// empty model, so it is refused.
+    #[error(
+        "UltraCart's {status} answer is not a {model}: it carries none of its fields ({})",
+        describe_keys(keys)
+    )]
+    #[non_exhaustive]
+    UnrecognizedBody {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The model the operation returns, such as `Conversation`.
+        model: String,
+        /// The top-level keys the answer did carry (never their values).
+        keys: Vec<String>,
+    },
+
     /// A successful status whose JSON is truncated or of the wrong shape.
-    #[error("could not decode UltraCart's {status} answer at `{path}`: {message}; body: {body}")]
+    #[error("could not decode UltraCart's {status} answer at `{path}`; body: {body}")]
     #[non_exhaustive]
     Decode {
         /// The HTTP status.
@@ -81,10 +130,12 @@ pub enum Error {
         /// Where decoding failed, such as `messages[1].message_dts`
         /// (`.` for the document itself).
         path: String,
-        /// What the decoder expected.
+        /// What the decoder expected (the text of `source`).
         message: String,
         /// The start of the body.
         body: BodyExcerpt,
+        /// The JSON decoder's error.
+        source: serde_json::Error,
     },
 
     /// A successful status with an empty body where JSON was expected.
@@ -105,24 +156,34 @@ pub enum Error {
         limit: usize,
     },
 
-    /// The request or the response took longer than the configured timeout.
-    #[error("the request to UltraCart timed out: {source}")]
+    /// One attempt took longer than the per-attempt timeout.
+    #[error("the request to {} timed out", describe_host(source))]
     #[non_exhaustive]
     Timeout {
-        /// The underlying error.
+        /// The HTTP library's error.
         source: reqwest::Error,
     },
 
+    /// The whole call, retries and waits included, took longer than
+    /// [`call_timeout`](crate::ClientBuilder::call_timeout).
+    #[error("the call did not finish within its {limit:?} time limit")]
+    #[non_exhaustive]
+    CallTimeout {
+        /// The configured limit.
+        limit: Duration,
+    },
+
     /// The connection failed, or broke while the answer was read.
-    #[error("could not talk to UltraCart: {source}")]
+    #[error("the connection to {} failed", describe_host(source))]
     #[non_exhaustive]
     Transport {
-        /// The underlying error.
+        /// The HTTP library's error.
         source: reqwest::Error,
     },
 
     /// No OAuth access token could be had from the
-    /// [`TokenProvider`](crate::TokenProvider).
+    /// [`TokenProvider`](crate::TokenProvider). A custom provider returns
+    /// one with [`Error::token_provider`].
     #[error("could not obtain an OAuth access token: {message}")]
     #[non_exhaustive]
     TokenRefresh {
@@ -130,10 +191,13 @@ pub enum Error {
         status: Option<StatusCode>,
         /// What went wrong; never the token itself.
         message: String,
+        /// The underlying cause, when there is one.
+        source: Option<BoxError>,
     },
 
     /// The agent websocket authorization is unusable (no JWT, a JWT that
-    /// cannot be read, no websocket URL).
+    /// cannot be read, no websocket URL, a websocket URL that is not
+    /// `wss://`).
     #[error("unusable agent websocket authorization: {message}")]
     #[non_exhaustive]
     AgentAuth {
@@ -142,14 +206,17 @@ pub enum Error {
     },
 
     /// The storage service refused a media upload, or UltraCart gave no
-    /// usable upload URL.
+    /// usable upload URL, or the file could not be read.
     #[error("media upload failed: {message}")]
     #[non_exhaustive]
     Upload {
         /// The storage service's status, when it answered.
         status: Option<StatusCode>,
-        /// What happened, with a short excerpt of the storage service's answer.
+        /// What happened, with a short excerpt of the storage service's
+        /// answer; never the URL's signature.
         message: String,
+        /// The underlying cause (an I/O error reading the file), if any.
+        source: Option<BoxError>,
     },
 
     /// The server's paging metadata would make a listing loop or go back.
@@ -157,14 +224,6 @@ pub enum Error {
     #[non_exhaustive]
     Pagination {
         /// What the server did wrong.
-        message: String,
-    },
-
-    /// Something the crate did not expect from the generated client.
-    #[error("unexpected client error: {message}")]
-    #[non_exhaustive]
-    Unexpected {
-        /// What happened.
         message: String,
     },
 }
@@ -178,10 +237,63 @@ fn describe_error_response(response: &types::ErrorResponse) -> String {
         (Some(m), _) | (None, Some(m)) => format!(": {m}"),
         (None, None) => String::new(),
     };
-    crate::excerpt::redact_jwts(&text)
+    redact_jwts(&text)
+}
+
+fn describe_status(status: Option<StatusCode>) -> String {
+    status.map_or_else(|| "with a redirect".to_string(), |s| s.to_string())
+}
+
+fn describe_host(error: &reqwest::Error) -> String {
+    error
+        .url()
+        .and_then(|url| url.host_str())
+        .map_or_else(|| "the server".to_string(), str::to_string)
+}
+
+/// At most a few short, printable key names: a hostile body could send
+/// thousands of long ones.
+fn describe_keys(keys: &[String]) -> String {
+    const SHOWN: usize = 12;
+    if keys.is_empty() {
+        return "it is an empty object".to_string();
+    }
+    let mut text = String::from("its keys: ");
+    for (i, key) in keys.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        text.extend(key.chars().take(40).flat_map(char::escape_default));
+    }
+    if keys.len() > SHOWN {
+        text.push_str(&format!(" and {} more", keys.len() - SHOWN));
+    }
+    text
 }
 
 impl Error {
+    /// The error a custom [`TokenProvider`](crate::TokenProvider) returns
+    /// when it cannot supply a token; `source` is kept as the cause.
+    ///
+    /// ```
+    /// use ultracart_conversation::Error;
+    ///
+    /// let vault_down = std::io::Error::other("vault unreachable");
+    /// let error = Error::token_provider(vault_down);
+    /// assert!(error.to_string().contains("OAuth access token"));
+    /// assert_eq!(
+    ///     std::error::Error::source(&error).unwrap().to_string(),
+    ///     "vault unreachable"
+    /// );
+    /// ```
+    pub fn token_provider(source: impl Into<BoxError>) -> Self {
+        Self::TokenRefresh {
+            status: None,
+            message: "the token provider failed".to_string(),
+            source: Some(source.into()),
+        }
+    }
+
     pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
         Self::InvalidInput {
             message: message.into(),
@@ -194,16 +306,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn unexpected(message: impl Into<String>) -> Self {
-        Self::Unexpected {
-            message: message.into(),
-        }
-    }
-
     pub(crate) fn token(message: impl Into<String>, status: Option<StatusCode>) -> Self {
         Self::TokenRefresh {
             status,
             message: message.into(),
+            source: None,
         }
     }
 
@@ -216,6 +323,14 @@ impl Error {
     pub(crate) fn pagination(message: impl Into<String>) -> Self {
         Self::Pagination {
             message: message.into(),
+        }
+    }
+
+    pub(crate) fn upload(message: impl Into<String>) -> Self {
+        Self::Upload {
+            status: None,
+            message: message.into(),
+            source: None,
         }
     }
 
@@ -239,11 +354,14 @@ impl Error {
         match self {
             Self::Api { status, .. }
             | Self::UnexpectedStatus { status, .. }
+            | Self::UnrecognizedBody { status, .. }
             | Self::Decode { status, .. }
             | Self::EmptyBody { status }
             | Self::BodyTooLarge { status, .. } => Some(*status),
             Self::Timeout { source } | Self::Transport { source } => source.status(),
-            Self::TokenRefresh { status, .. } | Self::Upload { status, .. } => *status,
+            Self::Redirect { status, .. }
+            | Self::TokenRefresh { status, .. }
+            | Self::Upload { status, .. } => *status,
             _ => None,
         }
     }
@@ -329,7 +447,8 @@ impl Error {
         self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
-    /// Whether the request or response timed out.
+    /// Whether a timeout ended the call: one attempt's, the whole call's, or
+    /// the wait for an OAuth access token.
     ///
     /// ```
     /// # use ultracart_conversation::Error;
@@ -338,27 +457,42 @@ impl Error {
     /// # }
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
+        match self {
+            Self::Timeout { .. } | Self::CallTimeout { .. } => true,
+            _ => self.causes().any(|cause| {
+                let cause = SharedCause::look_through(cause);
+                cause.is::<tokio::time::error::Elapsed>()
+                    || cause
+                        .downcast_ref::<reqwest::Error>()
+                        .is_some_and(reqwest::Error::is_timeout)
+            }),
+        }
     }
 
     /// Whether an argument was rejected before any request was sent.
     ///
     /// ```
-    /// # async fn run(client: ultracart_conversation::Client) {
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// # let client = demo.client()?;
     /// let e = client.get_conversation("").await.unwrap_err();
     /// assert!(e.is_invalid_input());
-    /// # }
+    /// # Ok(()) }
     /// ```
     pub fn is_invalid_input(&self) -> bool {
         matches!(self, Self::InvalidInput { .. })
     }
 
-    /// Whether the same call could succeed if made again later: rate
-    /// limits, server errors, timeouts and broken connections.
+    /// Whether the same call could succeed if made again later: exactly
+    /// the failures the client's own retries treat as passing (429, 500,
+    /// 502, 503, 504, timeouts, broken or refused connections), also when
+    /// they happened at the OAuth token endpoint or the storage service.
     ///
-    /// This says nothing of whether repeating is safe: starting a
-    /// conversation twice starts two. The client's own retries take care of
-    /// that distinction.
+    /// It says nothing of whether repeating is safe: starting a
+    /// conversation twice starts two, which is why the client itself never
+    /// repeats [`start_conversation`](crate::Client::start_conversation)
+    /// once it may have reached UltraCart.
     ///
     /// ```
     /// # use ultracart_conversation::Error;
@@ -368,19 +502,65 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Timeout { .. } | Self::Transport { .. } => true,
+            Self::Timeout { .. } | Self::Transport { .. } | Self::CallTimeout { .. } => true,
             Self::Api { status, .. } | Self::UnexpectedStatus { status, .. } => {
-                crate::retry::is_transient_status(*status)
+                crate::http::retry::is_transient_status(*status)
             }
-            Self::TokenRefresh {
-                status: Some(status),
-                ..
-            }
-            | Self::Upload {
-                status: Some(status),
-                ..
-            } => crate::retry::is_transient_status(*status),
+            Self::TokenRefresh { status, .. } | Self::Upload { status, .. } => match status {
+                Some(status) => crate::http::retry::is_transient_status(*status),
+                None => self.causes().any(|cause| {
+                    let cause = SharedCause::look_through(cause);
+                    cause.is::<tokio::time::error::Elapsed>()
+                        || cause.downcast_ref::<reqwest::Error>().is_some_and(|e| {
+                            e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+                        })
+                }),
+            },
             _ => false,
         }
+    }
+
+    /// The `source()` chain below this error.
+    fn causes(&self) -> impl Iterator<Item = &(dyn StdError + 'static)> {
+        let mut next = StdError::source(self);
+        std::iter::from_fn(move || {
+            let cause = next?;
+            next = cause.source();
+            Some(cause)
+        })
+    }
+}
+
+/// One cause shared by several errors (every waiter of one token exchange
+/// gets its failure). It stands in for the cause in the chain: same text,
+/// same sources.
+#[derive(Clone)]
+pub(crate) struct SharedCause(pub(crate) std::sync::Arc<dyn StdError + Send + Sync>);
+
+impl SharedCause {
+    /// The cause itself when `cause` is a shared one, for downcasting.
+    fn look_through<'a>(cause: &'a (dyn StdError + 'static)) -> &'a (dyn StdError + 'static) {
+        match cause.downcast_ref::<SharedCause>() {
+            Some(shared) => &*shared.0,
+            None => cause,
+        }
+    }
+}
+
+impl fmt::Display for SharedCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for SharedCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl StdError for SharedCause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
     }
 }

@@ -1,0 +1,204 @@
+//! Reading an answer: the success body, or the one typed error the answer is.
+//!
+//! UltraCart's models make every field optional and unknown fields are
+//! ignored, so any JSON object would decode into an empty model. An empty
+//! model is therefore accepted only when the answer carried at least one of
+//! the model's fields; otherwise the answer is
+//! [`Error::UnrecognizedBody`], naming the keys it did carry.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use schemars::JsonSchema;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::value::RawValue;
+
+use super::enveloped::{AnswerShape, Enveloped};
+use crate::{
+    BodyExcerpt, Error, StatusCode,
+    error::from_status,
+    http::{Answer, Body},
+    types,
+};
+
+/// What every answer model is: optional fields, a default with none set.
+pub(crate) trait Model: DeserializeOwned + Default + PartialEq + JsonSchema {}
+
+impl<T: DeserializeOwned + Default + PartialEq + JsonSchema> Model for T {}
+
+/// The fields of UltraCart's envelope around a payload, which are exactly
+/// those of `ErrorResponse`.
+const ENVELOPE_FIELDS: [&str; 4] = ["error", "metadata", "success", "warning"];
+
+/// The body of a usable success, or the error the answer is.
+pub(crate) fn success_body(answer: &Answer) -> Result<&Bytes, Error> {
+    match &answer.body {
+        Body::Read(body) if answer.status.is_success() && !answer.redirected => Ok(body),
+        _ => Err(from_status(answer)),
+    }
+}
+
+/// A model that is the whole body.
+pub(crate) fn model<T: Model>(answer: &Answer) -> Result<T, Error> {
+    let body = success_body(answer)?;
+    let value: T = typed(answer.status, body, body, "")?;
+    if value == T::default() {
+        require_known_field::<T>(answer.status, body, body)?;
+    }
+    Ok(value)
+}
+
+/// A model UltraCart sends either bare or wrapped in its envelope under
+/// `payload` (`{"conversation": {...}, "success": true, ...}`).
+pub(crate) fn enveloped<T: Model>(
+    answer: &Answer,
+    payload: &'static str,
+) -> Result<Enveloped<T>, Error> {
+    let status = answer.status;
+    let body = success_body(answer)?;
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(body)
+        .map_err(|e| decode_failure::<BTreeMap<String, IgnoredAny>>(status, body, body, "", e))?;
+    if let Some(inner) = fields.get(payload).filter(|raw| raw.get() != "null") {
+        let facts = envelope_facts(status, body)?;
+        let inner = inner.get().as_bytes();
+        let value: T = typed(status, inner, body, payload)?;
+        if value == T::default() {
+            require_known_field::<T>(status, inner, body)?;
+        }
+        return Ok(Enveloped::new(value, AnswerShape::Envelope, facts));
+    }
+    let known = known_fields::<T>();
+    if fields.keys().any(|key| known.contains(key)) {
+        let value = typed(status, body, body, "")?;
+        return Ok(Enveloped::new(
+            value,
+            AnswerShape::Bare,
+            types::ErrorResponse::default(),
+        ));
+    }
+    if fields
+        .keys()
+        .any(|key| ENVELOPE_FIELDS.contains(&key.as_str()))
+    {
+        // An envelope without its payload: a failure it describes, or
+        // nothing usable.
+        envelope_facts(status, body)?;
+    }
+    Err(unrecognized::<T>(status, fields.into_keys().collect()))
+}
+
+/// An envelope's own fields; one that says it failed is an [`Error::Api`]
+/// whatever its HTTP status.
+fn envelope_facts(status: StatusCode, body: &[u8]) -> Result<types::ErrorResponse, Error> {
+    let facts: types::ErrorResponse = typed(status, body, body, "")?;
+    if facts.success == Some(false) || (facts.error.is_some() && facts.success != Some(true)) {
+        return Err(Error::Api {
+            status,
+            response: Box::new(facts),
+            retry_after: None,
+        });
+    }
+    Ok(facts)
+}
+
+/// Decodes `json` (part of `body`, at `at`) as `T`, with the failing
+/// field's path in the error.
+fn typed<T: DeserializeOwned>(
+    status: StatusCode,
+    json: &[u8],
+    body: &[u8],
+    at: &str,
+) -> Result<T, Error> {
+    // The fast path; the path-tracking decoder runs only on failure.
+    serde_json::from_slice(json).map_err(|e| decode_failure::<T>(status, json, body, at, e))
+}
+
+/// Decodes again, this time tracking the path, to say where `first` failed.
+fn decode_failure<T: DeserializeOwned>(
+    status: StatusCode,
+    json: &[u8],
+    body: &[u8],
+    at: &str,
+    first: serde_json::Error,
+) -> Error {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Error::EmptyBody { status };
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(json);
+    let (path, source) = match serde_path_to_error::deserialize::<_, T>(deserializer) {
+        Err(e) => (e.path().to_string(), e.into_inner()),
+        // The value itself decodes: what failed is around it.
+        Ok(_) => (".".to_string(), first),
+    };
+    let path = match (at, path.as_str()) {
+        ("", _) => path,
+        (at, ".") => at.to_string(),
+        (at, path) if path.starts_with('[') => format!("{at}{path}"),
+        (at, path) => format!("{at}.{path}"),
+    };
+    Error::Decode {
+        status,
+        path,
+        message: source.to_string(),
+        body: BodyExcerpt::new(body),
+        source,
+    }
+}
+
+/// Fails unless the JSON object `json` has at least one of `T`'s fields.
+fn require_known_field<T: Model>(
+    status: StatusCode,
+    json: &[u8],
+    body: &[u8],
+) -> Result<(), Error> {
+    let keys: BTreeMap<String, IgnoredAny> =
+        serde_json::from_slice(json).map_err(|source| Error::Decode {
+            status,
+            path: ".".to_string(),
+            message: source.to_string(),
+            body: BodyExcerpt::new(body),
+            source,
+        })?;
+    let known = known_fields::<T>();
+    if keys.keys().any(|key| known.contains(key)) {
+        return Ok(());
+    }
+    Err(unrecognized::<T>(status, keys.into_keys().collect()))
+}
+
+fn unrecognized<T: JsonSchema>(status: StatusCode, keys: Vec<String>) -> Error {
+    Error::UnrecognizedBody {
+        status,
+        model: T::schema_name().into_owned(),
+        keys,
+    }
+}
+
+/// The JSON names of `T`'s fields, from its schema. Only consulted for
+/// answers that decoded to an empty model or might be enveloped, never on
+/// the path of a listing's pages.
+fn known_fields<T: JsonSchema>() -> Vec<String> {
+    let schema = schemars::schema_for!(T);
+    schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_models_know_their_fields() {
+        let fields = known_fields::<types::Conversation>();
+        assert!(
+            fields.contains(&"conversation_uuid".to_string()),
+            "{fields:?}"
+        );
+        assert!(
+            known_fields::<types::ConversationAgentAuthResponse>().contains(&"jwt".to_string())
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! The facade: one method per operation, reading each answer into a model
+//! or one typed error, and on top of them paging, agent sessions and
+//! uploads.
+
+pub(crate) mod agent;
+pub(crate) mod decode;
+mod enveloped;
+mod operations;
+pub(crate) mod paging;
+mod upload;
+pub(crate) mod validate;
+
+pub use enveloped::{AnswerShape, Enveloped};
+pub use upload::UploadedMedia;

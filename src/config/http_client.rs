@@ -1,0 +1,12 @@
+//! The HTTP client the crate builds for itself.
+
+/// A `reqwest` client builder with the crate's rules: no redirect is
+/// followed (a request to UltraCart carries a credential that must not reach
+/// another host; a redirect comes back as an answer and the call fails with
+/// [`Error::Redirect`](crate::Error::Redirect)), and no `Referer` is sent
+/// (a presigned upload URL's signature is a credential too).
+pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+}

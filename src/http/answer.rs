@@ -1,0 +1,38 @@
+//! What UltraCart (or something in between) answered to one request.
+
+use bytes::Bytes;
+use http::HeaderMap;
+use url::Url;
+
+use crate::StatusCode;
+
+/// A whole answer, read within the client's limits.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) version: http::Version,
+    pub(crate) headers: HeaderMap,
+    /// Where the answer came from. It differs from where the request was
+    /// sent only when a caller-supplied HTTP client followed a redirect.
+    pub(crate) url: Url,
+    /// Whether that URL is not the one the request was sent to.
+    pub(crate) redirected: bool,
+    pub(crate) body: Body,
+}
+
+/// The body of an answer.
+#[derive(Debug)]
+pub(crate) enum Body {
+    Read(Bytes),
+    /// Longer than the client accepts; reading stopped at `limit` bytes.
+    TooLarge {
+        limit: usize,
+    },
+}
+
+impl Answer {
+    /// `Retry-After` as a wait, when the answer has one.
+    pub(crate) fn retry_after(&self) -> Option<std::time::Duration> {
+        crate::http::retry::retry_after_header(&self.headers)
+    }
+}

@@ -1,0 +1,102 @@
+//! One attempt: wait for a slot at the gate, send, read the answer.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use super::{
+    answer::{Answer, Body},
+    pacing::Pacing,
+};
+
+/// What one attempt came to.
+pub(crate) type Attempted = Result<Answer, reqwest::Error>;
+
+/// Sends `request` once a slot of `gate` is free and `pacing` allows it, and
+/// reads the whole answer, up to `limit` bytes.
+///
+/// The send and the read run in a task of their own that keeps the slot
+/// until the answer is read or the request's timeout ends it, even when the
+/// caller stops waiting: UltraCart is still working on a request whose caller
+/// went away, and a slot freed early would let the next request overlap it.
+pub(crate) async fn send(
+    gate: &Arc<Semaphore>,
+    pacing: &Pacing,
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    limit: usize,
+) -> Attempted {
+    // The semaphore is never closed, so acquiring cannot fail; if it ever
+    // were, requests would go out ungated rather than fail.
+    let permit = gate.clone().acquire_owned().await.ok();
+    pacing.wait_turn().await;
+    let http = http.clone();
+    let attempt = tokio::spawn(
+        async move {
+            let answer = send_and_read(&http, request, limit).await;
+            drop(permit);
+            answer
+        }
+        .in_current_span(),
+    );
+    match attempt.await {
+        Ok(attempted) => attempted,
+        // The task is never aborted, so it can only have panicked.
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+async fn send_and_read(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    limit: usize,
+) -> Attempted {
+    let sent_to = request.url().clone();
+    let mut response = http.execute(request).await?;
+    let status = response.status();
+    let version = response.version();
+    let headers = std::mem::take(response.headers_mut());
+    let url = response.url().clone();
+    let body = read_capped(&mut response, limit).await?;
+    Ok(Answer {
+        status,
+        version,
+        headers,
+        redirected: url != sent_to,
+        url,
+        body,
+    })
+}
+
+/// Reads the whole body, refusing more than `limit` bytes; a body that
+/// arrives in one chunk is not copied.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<Body, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Ok(Body::TooLarge { limit });
+    }
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = response.chunk().await? {
+        total = total.saturating_add(chunk.len());
+        if total > limit {
+            return Ok(Body::TooLarge { limit });
+        }
+        chunks.push(chunk);
+    }
+    if chunks.len() <= 1 {
+        return Ok(Body::Read(chunks.pop().unwrap_or_default()));
+    }
+    let mut joined = BytesMut::with_capacity(total);
+    for chunk in chunks {
+        joined.extend_from_slice(&chunk);
+    }
+    Ok(Body::Read(joined.freeze()))
+}

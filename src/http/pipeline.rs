@@ -1,0 +1,267 @@
+//! The road every request to UltraCart travels, in order: fixed headers and
+//! the credential ([`Pipeline::prepare`]), then the in-flight gate, pacing,
+//! the send, a capped read and the retries ([`Pipeline::execute`]). It hands
+//! back the final [`Answer`] whole; what the answer means is for the caller
+//! to read.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use http::{HeaderName, HeaderValue, Method, header};
+use tokio::{sync::Semaphore, time::Instant};
+use tracing::Instrument;
+
+use super::{
+    answer::{Answer, Body},
+    attempt::{self, Attempted},
+    operation::Operation,
+    pacing::{Pacing, RateLimit},
+    retry::{self, Outcome, RetryPolicy, Tried},
+};
+use crate::{Error, StatusCode, auth::Auth};
+
+const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-ultracart-api-version");
+/// progenitor adds this from the spec's `info.version`; UltraCart knows only
+/// its own version header.
+const PROGENITOR_VERSION_HEADER: &str = "api-version";
+
+/// How requests are bounded and retried.
+#[derive(Clone, Debug)]
+pub(crate) struct HttpSettings {
+    /// One attempt, from sending to the end of the body.
+    pub(crate) timeout: Duration,
+    /// One whole call, retries and waits included.
+    pub(crate) call_timeout: Option<Duration>,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// Shared state behind every clone of a client: its credential, headers,
+/// in-flight gate, pacing and limits.
+///
+/// Users never build one: [`ClientBuilder`](crate::ClientBuilder) does. It
+/// is public only because the generated client names it.
+#[doc(hidden)]
+pub struct Pipeline {
+    auth: Auth,
+    api_version: HeaderValue,
+    user_agent: HeaderValue,
+    settings: HttpSettings,
+    max_in_flight: usize,
+    gate: Arc<Semaphore>,
+    pacing: Pacing,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("auth", &self.auth)
+            .field("api_version", &self.api_version)
+            .field("settings", &self.settings)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("pacing", &self.pacing)
+            .finish()
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn new(
+        auth: Auth,
+        api_version: HeaderValue,
+        user_agent: HeaderValue,
+        settings: HttpSettings,
+        max_in_flight: usize,
+        rate_limit: Option<&RateLimit>,
+    ) -> Self {
+        Self {
+            auth,
+            api_version,
+            user_agent,
+            settings,
+            max_in_flight,
+            gate: Arc::new(Semaphore::new(max_in_flight)),
+            pacing: Pacing::new(rate_limit),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// One facade call: prepares `request`, sends it with retries, and
+    /// returns the final answer, all within the call's time limit.
+    pub(crate) async fn call(
+        &self,
+        http: &reqwest::Client,
+        mut request: reqwest::Request,
+        operation: &Operation,
+    ) -> Result<Answer, Error> {
+        let call = async {
+            self.prepare(&mut request).await?;
+            self.execute(http, request, operation)
+                .await
+                .map_err(Error::from_reqwest)
+        };
+        match self.settings.call_timeout {
+            // Dropping the call on time is safe: an attempt under way keeps
+            // its gate slot until it ends by itself.
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or(Err(Error::CallTimeout { limit })),
+            None => call.await,
+        }
+    }
+
+    /// Sets what every request carries: the API version, `Accept`,
+    /// `User-Agent`, `Content-Length: 0` on a body-less PUT or POST, the
+    /// per-attempt timeout, and the credential.
+    pub(crate) async fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        let needs_length = request.body().is_none()
+            && matches!(
+                *request.method(),
+                Method::PUT | Method::POST | Method::PATCH
+            );
+        let headers = request.headers_mut();
+        headers.remove(PROGENITOR_VERSION_HEADER);
+        headers.insert(API_VERSION_HEADER, self.api_version.clone());
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(header::USER_AGENT, self.user_agent.clone());
+        if needs_length {
+            // RFC 9110 §8.6: a request whose method expects content says
+            // when it has none; some front ends answer 411 otherwise.
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        *request.timeout_mut() = Some(self.settings.timeout);
+        self.auth
+            .apply(request.headers_mut(), self.settings.timeout)
+            .await
+    }
+
+    /// Sends a prepared request until an answer is final, and returns that
+    /// answer. The only errors are the HTTP library's: the connection
+    /// failed, broke or timed out on the last attempt.
+    pub(crate) async fn execute(
+        &self,
+        http: &reqwest::Client,
+        request: reqwest::Request,
+        operation: &Operation,
+    ) -> Result<Answer, reqwest::Error> {
+        let span = tracing::debug_span!(
+            "ultracart_conversation.call",
+            operation = operation.name,
+            method = %request.method(),
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let deadline = self.settings.call_timeout.map(|limit| started + limit);
+            let first = Pending {
+                request,
+                reauthenticated: false,
+            };
+            let (result, attempts) = retry::run(
+                &self.settings.retry,
+                operation.repeat,
+                deadline,
+                "UltraCart request",
+                first,
+                |pending| self.attempt_once(http, pending, deadline),
+            )
+            .await;
+            let span = tracing::Span::current();
+            span.record("attempt", attempts);
+            if let Ok(answer) = &result {
+                span.record("status", answer.status.as_u16());
+            }
+            span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One attempt, and once more with a new token if UltraCart refused the
+    /// first with 401: a refused request was not acted on, so even
+    /// `start_conversation` may go again, but only once per call.
+    async fn attempt_once(
+        &self,
+        http: &reqwest::Client,
+        pending: Pending,
+        deadline: Option<Instant>,
+    ) -> Tried<Pending, Attempted> {
+        let Pending {
+            mut request,
+            mut reauthenticated,
+        } = pending;
+        let limit = self.settings.max_response_bytes;
+        loop {
+            bound_by(&mut request, deadline);
+            let copy = request.try_clone();
+            let attempted = attempt::send(&self.gate, &self.pacing, http, request, limit).await;
+            let refused = matches!(&attempted, Ok(a) if a.status == StatusCode::UNAUTHORIZED);
+            match copy {
+                Some(mut copy) if refused && !reauthenticated => {
+                    reauthenticated = true;
+                    let patience = self.settings.timeout;
+                    if let Some(value) = self.auth.after_rejection(copy.headers(), patience).await {
+                        tracing::debug!("retrying with a refreshed access token");
+                        copy.headers_mut().insert(header::AUTHORIZATION, value);
+                        request = copy;
+                        continue;
+                    }
+                    return tried(attempted, Some(copy), reauthenticated);
+                }
+                copy => return tried(attempted, copy, reauthenticated),
+            }
+        }
+    }
+}
+
+/// A request still to be sent, and whether it already got a second token.
+struct Pending {
+    request: reqwest::Request,
+    reauthenticated: bool,
+}
+
+fn tried(
+    attempted: Attempted,
+    copy: Option<reqwest::Request>,
+    reauthenticated: bool,
+) -> Tried<Pending, Attempted> {
+    let outcome = match &attempted {
+        Ok(answer) => outcome_of(answer),
+        Err(e) => Outcome::of_transport_error(e),
+    };
+    Tried {
+        result: attempted,
+        outcome,
+        again: copy.map(|request| Pending {
+            request,
+            reauthenticated,
+        }),
+    }
+}
+
+/// Shortens the request's timeout so that it ends by the call's deadline.
+fn bound_by(request: &mut reqwest::Request, deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = request.timeout_mut();
+        *timeout = Some(
+            timeout
+                .map_or(left, |t| t.min(left))
+                .max(Duration::from_millis(1)),
+        );
+    }
+}
+
+fn outcome_of(answer: &Answer) -> Outcome {
+    match answer.body {
+        Body::TooLarge { .. } => Outcome::Final,
+        Body::Read(_) => Outcome::Status {
+            status: answer.status,
+            retry_after: answer.retry_after(),
+        },
+    }
+}

@@ -1,0 +1,103 @@
+//! The one place where the pipeline meets the generated client: progenitor's
+//! hooks, which every call of [`Client::raw`](crate::Client::raw) passes.
+//!
+//! `pre` refuses path values that would change the route and prepares the
+//! request as the facade does; a failure there is a progenitor error that
+//! says what failed (`InvalidRequest` for a path value, `Custom` for a
+//! credential that could not be had). `exec` runs the pipeline and hands the
+//! generated code the final answer as it came: status, headers and body, or
+//! the HTTP library's own error. An answer whose body was over the limit
+//! keeps its status and headers, and its body fails to read with
+//! [`Error::BodyTooLarge`](crate::Error::BodyTooLarge) as the cause.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::ResponseBuilderExt;
+
+use super::{
+    answer::{Answer, Body},
+    operation::{Operation, Repeat},
+    pipeline::Pipeline,
+};
+use crate::{Error, raw};
+
+/// Used only if the generated client names an operation the table lacks,
+/// which the build rules out; it retries nothing that could repeat an action.
+const UNKNOWN: Operation = Operation {
+    id: "unknown",
+    name: "unknown",
+    method: http::Method::GET,
+    path: "",
+    repeat: Repeat::Once,
+};
+
+impl ClientHooks<Arc<Pipeline>> for raw::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let operation = Operation::named(info.operation_id).unwrap_or(&UNKNOWN);
+        if operation != &UNKNOWN {
+            operation
+                .check_route(self.baseurl(), request.url())
+                .map_err(|e| progenitor_client::Error::InvalidRequest(e.to_string()))?;
+        }
+        self.inner()
+            .prepare(request)
+            .await
+            .map_err(|e| progenitor_client::Error::Custom(report(&e)))
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let operation = Operation::named(info.operation_id).unwrap_or(&UNKNOWN);
+        // Boxed: the pipeline's future is large, and the generated future
+        // that awaits it is moved several times before it runs.
+        let answer = Box::pin(self.inner().execute(self.client(), request, operation)).await?;
+        Ok(into_response(answer))
+    }
+}
+
+/// The answer as reqwest would have handed it over.
+fn into_response(answer: Answer) -> reqwest::Response {
+    let body = match answer.body {
+        Body::Read(bytes) => reqwest::Body::from(bytes),
+        Body::TooLarge { limit } => {
+            let error = Error::BodyTooLarge {
+                status: answer.status,
+                limit,
+            };
+            reqwest::Body::wrap_stream(futures::stream::once(async move { Err::<Bytes, _>(error) }))
+        }
+    };
+    // The builder is only for the URL, which reqwest keeps in a private
+    // extension; with no other part set it cannot fail, and if it did the
+    // answer would only lose its URL.
+    let mut response = http::Response::builder()
+        .url(answer.url)
+        .body(())
+        .unwrap_or_default()
+        .map(|()| body);
+    *response.status_mut() = answer.status;
+    *response.version_mut() = answer.version;
+    *response.headers_mut() = answer.headers;
+    reqwest::Response::from(response)
+}
+
+/// An error with its causes, for progenitor's string-only custom error.
+fn report(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
