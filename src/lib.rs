@@ -95,7 +95,7 @@ pub use config::{
 pub use error::{BodyExcerpt, BoxError, Error};
 pub use http::{Pipeline, RateLimit, RetryPolicy};
 pub use reqwest::{self, StatusCode};
-pub use secrecy::SecretString;
+pub use secrecy::{ExposeSecret, SecretString};
 pub use timestamp::Timestamp;
 
 /// Compiles the README's examples as doctests.

@@ -3,62 +3,17 @@
 
 mod common;
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::atomic::Ordering, time::Duration};
 
-use common::scripted::{Reply, ScriptedServer};
+use common::{
+    oauth::{CLIENT_SECRET, REFRESH_TOKEN, api_client, conversation_api, provider, token_endpoint},
+    scripted::{Reply, ScriptedServer},
+};
 use httpmock::{Method, MockServer};
 use serde_json::json;
 use ultracart_conversation::{
-    Client, Error, RefreshTokenProvider, StaticToken, StatusCode, types::ConversationStartRequest,
+    Client, Error, StaticToken, StatusCode, types::ConversationStartRequest,
 };
-
-const CLIENT_SECRET: &str = "client-secret-TOPSECRET";
-const REFRESH_TOKEN: &str = "refresh-token-TOPSECRET";
-
-fn provider(server_url: &str) -> RefreshTokenProvider {
-    RefreshTokenProvider::new("app-id", CLIENT_SECRET, REFRESH_TOKEN)
-        .with_token_url(&format!("{server_url}/oauth/token"))
-        .unwrap()
-}
-
-/// A token endpoint that hands out `access-1`, `access-2`, … and counts.
-async fn token_endpoint(expires_in: u64, delay: Duration) -> (ScriptedServer, Arc<AtomicUsize>) {
-    let issued = Arc::new(AtomicUsize::new(0));
-    let counter = issued.clone();
-    let server = ScriptedServer::start(move |request, _| {
-        assert_eq!(request.method, "POST");
-        assert_eq!(request.path, "/oauth/token");
-        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        Reply::json(
-            200,
-            &json!({
-                "access_token": format!("access-{n}"),
-                "token_type": "bearer",
-                "expires_in": expires_in,
-                "refresh_token": format!("refresh-rotated-{n}")
-            }),
-        )
-        .delay(delay)
-    })
-    .await;
-    (server, issued)
-}
-
-fn api_client(api: &str, provider: RefreshTokenProvider) -> Client {
-    Client::builder()
-        .token_provider(provider)
-        .base_url(api)
-        .max_in_flight(16)
-        .retry_policy(common::fast_retries())
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn the_exchange_sends_the_standard_form_fields() {
@@ -116,8 +71,7 @@ async fn concurrent_requests_share_one_refresh() {
 #[tokio::test]
 async fn an_expiring_token_is_replaced_before_use_with_the_rotated_refresh_token() {
     let (oauth, issued) = token_endpoint(1, Duration::ZERO).await;
-    let api =
-        ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await;
+    let api = conversation_api().await;
     let provider = provider(&oauth.base_url()).with_refresh_margin(Duration::ZERO);
     let client = api_client(&api.base_url(), provider);
 
@@ -210,8 +164,7 @@ async fn a_refused_refresh_is_a_typed_error_without_secrets_and_no_api_call() {
         )
     })
     .await;
-    let api =
-        ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await;
+    let api = conversation_api().await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
 
     let error = client.get_conversation("c").await.unwrap_err();
@@ -236,8 +189,7 @@ async fn an_unreachable_token_endpoint_fails_the_raw_client_too() {
         .local_addr()
         .unwrap()
         .port();
-    let api =
-        ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await;
+    let api = conversation_api().await;
     let client = api_client(
         &api.base_url(),
         provider(&format!("http://127.0.0.1:{port}")),

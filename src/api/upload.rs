@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::{
     BodyExcerpt, Client, Error,
-    config::check_scheme,
+    config::{check_scheme, redirect_host},
     http::{
         Repeat,
         retry::{self, Outcome, Tried},
@@ -189,7 +189,8 @@ impl Client {
             return Ok(());
         }
         if status.is_redirection() {
-            let host = redirect_host(&response);
+            let host = redirect_host(response.url(), response.headers())
+                .unwrap_or_else(|| "an unnamed host".to_string());
             return Err(Error::Upload {
                 status: Some(status),
                 message: format!(
@@ -247,17 +248,6 @@ impl Client {
             again: Some(()),
         }
     }
-}
-
-/// Where a storage redirect points: its host alone.
-fn redirect_host(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(http::header::LOCATION)
-        .and_then(|location| location.to_str().ok())
-        .and_then(|location| response.url().join(location).ok())
-        .and_then(|target| target.host_str().map(str::to_string))
-        .unwrap_or_else(|| "an unnamed host".to_string())
 }
 
 async fn refusal_excerpt(mut response: reqwest::Response) -> BodyExcerpt {

@@ -15,6 +15,7 @@ use tokio::{sync::watch, time::Instant};
 use super::TokenProvider;
 use crate::{
     Error, StatusCode,
+    config::redirect_host,
     error::SharedCause,
     http::{Body, read_capped},
 };
@@ -236,8 +237,7 @@ impl RefreshTokenProvider {
     /// slow work to a task of its own.
     ///
     /// ```
-    /// use secrecy::ExposeSecret;
-    /// use ultracart_conversation::RefreshTokenProvider;
+    /// use ultracart_conversation::{ExposeSecret, RefreshTokenProvider};
     ///
     /// let provider = RefreshTokenProvider::new("id", "secret", "refresh")
     ///     .on_refresh_token_rotated(|token| {
@@ -393,15 +393,19 @@ impl Inner {
             .await
             .map_err(unreachable)?;
         let status = response.status();
-        if response.url().as_str() != self.token_url || status.is_redirection() {
-            let host = response
-                .url()
-                .host_str()
-                .unwrap_or("another host")
-                .to_string();
+        // Only a caller-supplied client follows redirects; the answer then
+        // comes from another URL.
+        let followed = url::Url::parse(&self.token_url).map_or(true, |url| &url != response.url());
+        if followed || status.is_redirection() {
+            let host = if followed {
+                response.url().host_str().map(str::to_string)
+            } else {
+                redirect_host(response.url(), response.headers())
+            };
             return Err(Failure::new(
                 format!(
-                    "the token endpoint answered {status} and redirects are not followed (towards {host})"
+                    "the token endpoint answered {status} towards {}, and redirects are not followed",
+                    host.as_deref().unwrap_or("an unnamed host")
                 ),
                 Some(status),
             ));

@@ -10,3 +10,12 @@ pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
         .redirect(reqwest::redirect::Policy::none())
         .referer(false)
 }
+
+/// The host a redirect answer points at, from its `Location` (a relative
+/// one stays on `from`'s host). Only the host: a redirect's path or query
+/// may carry what a log must not.
+pub(crate) fn redirect_host(from: &url::Url, headers: &http::HeaderMap) -> Option<String> {
+    let location = headers.get(http::header::LOCATION)?.to_str().ok()?;
+    let target = from.join(location).ok()?;
+    target.host_str().map(str::to_string)
+}

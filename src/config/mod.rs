@@ -8,5 +8,5 @@ mod url_check;
 
 pub use builder::{ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
 pub use env::{ENV_API_KEY, ENV_BASE_URL, ENV_OAUTH_TOKEN};
-pub(crate) use http_client::http_client_builder;
+pub(crate) use http_client::{http_client_builder, redirect_host};
 pub(crate) use url_check::{check_scheme, check_websocket_scheme, checked_url};

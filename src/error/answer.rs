@@ -1,9 +1,8 @@
 //! The error an answer is, when it is not a success.
 
-use url::Url;
-
 use super::{BodyExcerpt, Error};
 use crate::{
+    config::redirect_host,
     http::{Answer, Body},
     types,
 };
@@ -21,7 +20,7 @@ pub(crate) fn from_status(answer: &Answer) -> Error {
     if status.is_redirection() {
         return Error::Redirect {
             status: Some(status),
-            host: redirect_host(answer),
+            host: redirect_host(&answer.url, &answer.headers),
         };
     }
     let body = match &answer.body {
@@ -46,17 +45,6 @@ pub(crate) fn from_status(answer: &Answer) -> Error {
             retry_after,
         },
     }
-}
-
-/// The host a redirect points at; a relative `Location` stays on the
-/// answer's own host.
-fn redirect_host(answer: &Answer) -> Option<String> {
-    let location = answer.headers.get(http::header::LOCATION)?.to_str().ok()?;
-    let target = Url::options()
-        .base_url(Some(&answer.url))
-        .parse(location)
-        .ok()?;
-    target.host_str().map(str::to_string)
 }
 
 /// UltraCart's error body: a JSON object with at least one of

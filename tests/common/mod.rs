@@ -2,6 +2,7 @@
 //! client pointed at it.
 #![allow(dead_code)]
 
+pub mod oauth;
 pub mod scripted;
 
 use std::time::Duration;

@@ -38,16 +38,19 @@ pub(crate) fn next_after(page: PageFacts<'_>, max_items_left: Option<u64>) -> Ne
     if !more {
         return Next::Done;
     }
+    let past_page = i64::from(page.offset) + page.items as i64;
     let next = match result_set.and_then(|r| r.next_offset) {
-        Some(next) => i64::from(next),
-        None => i64::from(page.offset) + page.items as i64,
+        Some(next) if i64::from(next) <= i64::from(page.offset) => {
+            return Next::Broken(format!(
+                "the server's next_offset ({next}) does not move past the page's offset ({})",
+                page.offset
+            ));
+        }
+        // A next offset inside the page just read would hand back items
+        // already yielded: the listing goes on after the page instead.
+        Some(next) => i64::from(next).max(past_page),
+        None => past_page,
     };
-    if next <= i64::from(page.offset) {
-        return Next::Broken(format!(
-            "the server's next_offset ({next}) does not move past the page's offset ({})",
-            page.offset
-        ));
-    }
     match u32::try_from(next) {
         Ok(offset) if offset <= i32::MAX as u32 => Next::Fetch { offset },
         _ => Next::Broken(format!("the server's next_offset ({next}) is out of range")),
@@ -131,6 +134,20 @@ mod tests {
     }
 
     #[test]
+    fn a_next_offset_inside_the_page_skips_to_its_end() {
+        let creeping = result_set(Some(true), Some(201));
+        assert_eq!(
+            next_after(page(200, 200, 200, Some(&creeping)), None),
+            Next::Fetch { offset: 400 }
+        );
+        let ahead = result_set(Some(true), Some(500));
+        assert_eq!(
+            next_after(page(200, 200, 200, Some(&ahead)), None),
+            Next::Fetch { offset: 500 }
+        );
+    }
+
+    #[test]
     fn a_missing_total_is_fine() {
         let rs = ResultSet {
             total_records: None,
@@ -165,6 +182,7 @@ mod properties {
             let facts = PageFacts { offset, limit, items, result_set: Some(&rs) };
             if let Next::Fetch { offset: next } = next_after(facts, left) {
                 prop_assert!(next > offset);
+                prop_assert!(u64::from(next) >= u64::from(offset) + items as u64, "never back into the page");
                 prop_assert!(next <= i32::MAX as u32);
                 prop_assert!(items > 0);
             }

@@ -1,0 +1,66 @@
+//! An OAuth token endpoint and clients that use it.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use serde_json::json;
+use ultracart_conversation::{Client, RefreshTokenProvider};
+
+use super::scripted::{Reply, ScriptedServer};
+
+pub const CLIENT_SECRET: &str = "client-secret-TOPSECRET";
+pub const REFRESH_TOKEN: &str = "refresh-token-TOPSECRET";
+
+pub fn provider(server_url: &str) -> RefreshTokenProvider {
+    RefreshTokenProvider::new("app-id", CLIENT_SECRET, REFRESH_TOKEN)
+        .with_token_url(&format!("{server_url}/oauth/token"))
+        .unwrap()
+}
+
+/// A token endpoint that hands out `access-1`, `access-2`, … with rotated
+/// refresh tokens `refresh-rotated-1`, … and counts them.
+pub async fn token_endpoint(
+    expires_in: u64,
+    delay: Duration,
+) -> (ScriptedServer, Arc<AtomicUsize>) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let counter = issued.clone();
+    let server = ScriptedServer::start(move |request, _| {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/oauth/token");
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        Reply::json(
+            200,
+            &json!({
+                "access_token": format!("access-{n}"),
+                "token_type": "bearer",
+                "expires_in": expires_in,
+                "refresh_token": format!("refresh-rotated-{n}")
+            }),
+        )
+        .delay(delay)
+    })
+    .await;
+    (server, issued)
+}
+
+/// A client of `api` with the provider, a wide gate and fast retries.
+pub fn api_client(api: &str, provider: RefreshTokenProvider) -> Client {
+    Client::builder()
+        .token_provider(provider)
+        .base_url(api)
+        .max_in_flight(16)
+        .retry_policy(super::fast_retries())
+        .build()
+        .unwrap()
+}
+
+/// An API that answers every request with one conversation.
+pub async fn conversation_api() -> ScriptedServer {
+    ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await
+}

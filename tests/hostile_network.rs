@@ -1,0 +1,348 @@
+//! What a network that misbehaves cannot make the client do: send a
+//! credential or a signature to another host, overlap requests, leave the
+//! route, talk to a websocket in clear, or repeat a listing's items.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    API_KEY, builder_at,
+    scripted::{Reply, ScriptedServer},
+};
+use futures::TryStreamExt;
+use serde_json::json;
+use ultracart_conversation::{Error, types::ConversationStartRequest};
+
+/// A server on the same machine reached under another host name, which
+/// records everything it gets.
+async fn other_host() -> (ScriptedServer, String) {
+    let server =
+        ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "stolen"})))
+            .await;
+    let url = server.base_url().replace("127.0.0.1", "localhost");
+    (server, url)
+}
+
+#[tokio::test]
+async fn an_api_redirect_to_another_host_is_a_typed_error_and_nothing_follows_it() {
+    let (elsewhere, elsewhere_url) = other_host().await;
+    for status in [301, 302, 303, 307, 308] {
+        let location = format!("{elsewhere_url}/conversation/conversations?sig=TOPSECRET");
+        let api = ScriptedServer::start(move |_, _| {
+            Reply::text(status, "moved").header("location", &location)
+        })
+        .await;
+        let client = builder_at(api.base_url()).build().unwrap();
+
+        let read = client.get_conversation("c-1").await.unwrap_err();
+        let start = client
+            .start_conversation(&ConversationStartRequest::default())
+            .await
+            .unwrap_err();
+
+        for error in [read, start] {
+            let Error::Redirect {
+                status: got, host, ..
+            } = &error
+            else {
+                panic!("{status}: {error:?}")
+            };
+            assert_eq!(got.map(|s| s.as_u16()), Some(status));
+            assert_eq!(host.as_deref(), Some("localhost"));
+            let text = format!("{error} {error:?}");
+            assert!(text.contains("localhost"), "{text}");
+            assert!(!text.contains("TOPSECRET"), "the query stays out: {text}");
+            assert!(!error.is_retryable());
+        }
+        assert_eq!(api.requests(), 2, "{status}: sent once each, not retried");
+    }
+    assert_eq!(
+        elsewhere.requests(),
+        0,
+        "the key never left for another host"
+    );
+}
+
+#[tokio::test]
+async fn a_callers_client_that_follows_redirects_gets_the_answer_refused() {
+    let (elsewhere, elsewhere_url) = other_host().await;
+    let location = format!("{elsewhere_url}/conversation/conversations/c-1");
+    let api =
+        ScriptedServer::start(move |_, _| Reply::text(307, "").header("location", &location)).await;
+    let following = ultracart_conversation::reqwest::Client::new();
+    let client = builder_at(api.base_url())
+        .reqwest_client(following)
+        .build()
+        .unwrap();
+
+    let error = client.get_conversation("c-1").await.unwrap_err();
+
+    let Error::Redirect { status, host, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*status, None, "the caller's client followed it");
+    assert_eq!(host.as_deref(), Some("localhost"));
+    // The documented limit: a following client did send the request.
+    assert_eq!(elsewhere.requests(), 1);
+}
+
+#[tokio::test]
+async fn a_storage_redirect_is_refused_and_no_referer_carries_the_signature() {
+    let (elsewhere, elsewhere_url) = other_host().await;
+    let storage = ScriptedServer::start(move |_, _| {
+        Reply::text(307, "").header("location", &format!("{elsewhere_url}/bucket/key"))
+    })
+    .await;
+    let presigned = format!(
+        "{}/bucket/key.png?X-Amz-Signature=TOPSECRET",
+        storage.base_url()
+    );
+    let api = ScriptedServer::start(move |_, _| {
+        Reply::json(
+            200,
+            &json!({"conversation_multimedia_upload_url": {"key": "key.png", "url": presigned}}),
+        )
+    })
+    .await;
+    let client = builder_at(api.base_url()).build().unwrap();
+
+    let error = client
+        .upload_multimedia("png", vec![1u8, 2, 3])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, Error::Upload { .. }), "{error:?}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(307));
+    let text = format!("{error} {error:?}");
+    assert!(
+        text.contains("localhost") && !text.contains("TOPSECRET"),
+        "{text}"
+    );
+    assert_eq!(elsewhere.requests(), 0);
+    assert!(storage.log()[0].header("referer").is_none());
+}
+
+#[tokio::test]
+async fn a_cancelled_call_keeps_its_slot_until_ultracart_has_answered() {
+    let api = ScriptedServer::start(|_, _| {
+        Reply::json(200, &json!({"conversation_uuid": "c"})).delay(Duration::from_millis(300))
+    })
+    .await;
+    let client = builder_at(api.base_url()).build().unwrap();
+
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(50), client.get_conversation("c")).await;
+    assert!(
+        cancelled.is_err(),
+        "the first call was cancelled mid-flight"
+    );
+    client.get_conversation("c").await.unwrap();
+
+    assert_eq!(api.requests(), 2);
+    assert_eq!(
+        api.max_in_flight(),
+        1,
+        "the second request waited for the first"
+    );
+    assert_eq!(api.abandoned(), 0, "the first was read to its end");
+}
+
+#[tokio::test]
+async fn many_cancelled_callers_never_overlap_requests() {
+    let api = ScriptedServer::start(|_, _| {
+        Reply::json(200, &json!({"conversation_uuid": "c"})).delay(Duration::from_millis(40))
+    })
+    .await;
+    let client = builder_at(api.base_url()).build().unwrap();
+
+    let calls: Vec<_> = (0..12u64)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                // Every other caller gives up early.
+                let patience = Duration::from_millis(if i % 2 == 0 { 30 } else { 5_000 });
+                let _ = tokio::time::timeout(patience, client.get_conversation("c")).await;
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    assert_eq!(api.max_in_flight(), 1);
+}
+
+#[tokio::test]
+async fn the_raw_client_refuses_path_values_that_change_the_route() {
+    let api = ScriptedServer::start(|_, _| Reply::json(200, &json!({}))).await;
+    let client = builder_at(api.base_url()).build().unwrap();
+    let raw = client.raw();
+
+    for value in ["", ".", "..", "a\\b", "..\\.."] {
+        let read = raw.get_conversation().conversation_uuid(value).send().await;
+        let join = raw
+            .join_conversation()
+            .conversation_uuid(value)
+            .send()
+            .await;
+        let leave = raw
+            .leave_conversation()
+            .conversation_uuid(value)
+            .send()
+            .await;
+        for (what, failed) in [
+            ("get", read.err()),
+            ("join", join.err()),
+            ("leave", leave.err()),
+        ] {
+            let error = failed.unwrap_or_else(|| panic!("{what} {value:?} was sent"));
+            assert!(
+                matches!(error, ultracart_conversation::raw::Error::InvalidRequest(_)),
+                "{what} {value:?}: {error:?}"
+            );
+            assert!(error.to_string().contains("conversation_uuid"), "{error}");
+        }
+    }
+    for value in ["", "..", "a/b", "a\\b"] {
+        let upload = raw
+            .get_conversation_multimedia_upload_url()
+            .extension(value)
+            .send()
+            .await;
+        assert!(
+            matches!(
+                upload,
+                Err(ultracart_conversation::raw::Error::InvalidRequest(_))
+            ),
+            "{value:?}"
+        );
+    }
+    assert_eq!(api.requests(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn plain_ws_agent_urls_are_refused_except_on_loopback() {
+    for (url, usable) in [
+        ("ws://agents.example.com/socket", false),
+        ("http://agents.example.com/socket", false),
+        ("ws://127.0.0.1:9/socket", true),
+        ("wss://agents.example.com/socket", true),
+    ] {
+        let answer = json!({"jwt": common::AGENT_JWT, "websocket_url": url});
+        let api = ScriptedServer::start(move |_, _| Reply::json(200, &answer)).await;
+        let client = builder_at(api.base_url()).build().unwrap();
+
+        let outcome = client.agent_credentials().await;
+
+        match (outcome, usable) {
+            (Ok(credentials), true) => assert_eq!(credentials.websocket_url().as_str(), url),
+            (Err(error), false) => {
+                assert!(matches!(error, Error::AgentAuth { .. }), "{error:?}");
+                let text = format!("{error} {error:?}");
+                assert!(!text.contains("eyJ"), "{text}");
+            }
+            (outcome, _) => panic!("{url}: {outcome:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn body_less_puts_say_content_length_zero() {
+    let api = ScriptedServer::start(|request, _| match request.path.as_str() {
+        "/conversation/agent/auth" => Reply::json(
+            200,
+            &json!({"jwt": common::AGENT_JWT, "websocket_url": "wss://ws.test/a"}),
+        ),
+        _ => Reply::json(204, &json!({})),
+    })
+    .await;
+    let client = builder_at(api.base_url()).build().unwrap();
+
+    client.join_conversation("c-1").await.unwrap();
+    client.get_agent_websocket_authorization().await.unwrap();
+    client
+        .raw()
+        .join_conversation()
+        .conversation_uuid("c-2")
+        .send()
+        .await
+        .unwrap();
+    client.leave_conversation("c-1").await.unwrap();
+
+    let log = api.log();
+    for put in log.iter().filter(|r| r.method == "PUT") {
+        assert_eq!(put.header("content-length"), Some("0"), "{}", put.path);
+    }
+    let delete = log.iter().find(|r| r.method == "DELETE").unwrap();
+    assert_eq!(delete.header("content-length"), None);
+    assert_eq!(log.iter().filter(|r| r.method == "PUT").count(), 3);
+}
+
+#[tokio::test]
+async fn a_creeping_next_offset_never_repeats_an_item() {
+    let total = 2_000usize;
+    let api = ScriptedServer::start(move |request, _| {
+        let offset: usize = request.query("_offset").unwrap().parse().unwrap();
+        let limit: usize = request.query("_limit").unwrap().parse().unwrap();
+        let count = total.saturating_sub(offset).min(limit);
+        let mut page =
+            common::summaries_page(offset, count, limit, Some(total), offset + count < total);
+        // The server creeps: it says the next page starts one item later.
+        page["metadata"]["result_set"]["next_offset"] = json!(offset + 1);
+        Reply::json(200, &page)
+    })
+    .await;
+    let client = builder_at(api.base_url()).build().unwrap();
+
+    let items: Vec<_> = client.conversations().items().try_collect().await.unwrap();
+
+    let mut uuids: Vec<_> = items.iter().map(|s| s.conversation_uuid.clone()).collect();
+    assert_eq!(uuids.len(), total);
+    uuids.sort();
+    uuids.dedup();
+    assert_eq!(uuids.len(), total, "each item once");
+    assert!(api.requests() <= 12, "{} requests", api.requests());
+}
+
+#[tokio::test]
+async fn a_call_timeout_bounds_retries_and_waits_together() {
+    let api = ScriptedServer::start(|_, _| {
+        Reply::text(503, "busy")
+            .header("retry-after", "1")
+            .delay(Duration::from_millis(150))
+    })
+    .await;
+    let client = builder_at(api.base_url())
+        .api_key(API_KEY)
+        .call_timeout(Duration::from_millis(700))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    let error = client.get_conversation("c").await.unwrap_err();
+
+    assert!(
+        started.elapsed() < Duration::from_millis(1_000),
+        "{:?}",
+        started.elapsed()
+    );
+    // The wait of a second would have ended after the limit, so the call
+    // ends with the answer it had.
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503), "{error:?}");
+    assert_eq!(api.requests(), 1);
+
+    let slow = ScriptedServer::start(|_, _| {
+        Reply::json(200, &json!({"conversation_uuid": "c"})).delay(Duration::from_secs(5))
+    })
+    .await;
+    let client = builder_at(slow.base_url())
+        .call_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = client.get_conversation("c").await.unwrap_err();
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
