@@ -20,9 +20,6 @@ use super::{
 use crate::{Error, StatusCode, auth::Auth};
 
 const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-ultracart-api-version");
-/// progenitor adds this from the spec's `info.version`; UltraCart knows only
-/// its own version header.
-const PROGENITOR_VERSION_HEADER: &str = "api-version";
 
 /// How requests are bounded and retried.
 #[derive(Clone, Debug)]
@@ -121,7 +118,6 @@ impl Pipeline {
                 Method::PUT | Method::POST | Method::PATCH
             );
         let headers = request.headers_mut();
-        headers.remove(PROGENITOR_VERSION_HEADER);
         headers.insert(API_VERSION_HEADER, self.api_version.clone());
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(header::USER_AGENT, self.user_agent.clone());

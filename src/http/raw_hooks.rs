@@ -23,6 +23,10 @@ use super::{
 };
 use crate::{Error, raw};
 
+/// progenitor adds this to every request from the spec's `info.version`;
+/// UltraCart knows only its own version header, which `prepare` sets.
+const PROGENITOR_VERSION_HEADER: &str = "api-version";
+
 /// Used only if the generated client names an operation the table lacks,
 /// which the build rules out; it retries nothing that could repeat an action.
 const UNKNOWN: Operation = Operation {
@@ -45,6 +49,7 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
                 .check_route(self.baseurl(), request.url())
                 .map_err(|e| progenitor_client::Error::InvalidRequest(e.to_string()))?;
         }
+        request.headers_mut().remove(PROGENITOR_VERSION_HEADER);
         self.inner()
             .prepare(request)
             .await

@@ -214,7 +214,7 @@ pub(crate) fn decide(
         Outcome::Status {
             status,
             retry_after,
-        } if is_server_failure(status) => {
+        } if is_transient_status(status) => {
             if repeat == Repeat::Once {
                 return Decision::Stop;
             }
@@ -235,14 +235,12 @@ pub(crate) fn decide(
     }
 }
 
-fn is_server_failure(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 500 | 502 | 503 | 504)
-}
-
-/// The statuses the client itself retries: the one definition of transient,
-/// which [`Error::is_retryable`](crate::Error::is_retryable) shares.
+/// The statuses the client itself retries (a 429 always, the server
+/// failures only for operations safe to repeat): the one definition of
+/// transient, which [`Error::is_retryable`](crate::Error::is_retryable)
+/// shares.
 pub(crate) fn is_transient_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || is_server_failure(status)
+    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
 /// What one attempt of [`run`] came to.
@@ -369,6 +367,19 @@ mod tests {
             decide(&p, Repeat::Once, Outcome::ConnectFailed, 0, 0.5),
             Decision::Retry { .. }
         ));
+    }
+
+    #[test]
+    fn transient_means_exactly_what_the_client_retries() {
+        let p = RetryPolicy::standard();
+        for code in 100..600 {
+            let retried = matches!(
+                decide(&p, Repeat::Safe, status(code, None), 0, 0.5),
+                Decision::Retry { .. }
+            );
+            let transient = is_transient_status(StatusCode::from_u16(code).unwrap());
+            assert_eq!(retried, transient, "{code}");
+        }
     }
 
     #[test]
