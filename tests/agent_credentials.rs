@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use common::{
-    builder_at,
+    agent_auth, agent_seven, client_at,
     scripted::{Reply, ScriptedServer},
 };
 use serde_json::json;
@@ -36,17 +36,8 @@ async fn auth_server(jwt: impl Fn() -> String + Send + Sync + 'static) -> Script
             (request.method.as_str(), request.path.as_str()),
             ("PUT", "/conversation/agent/auth")
         );
-        Reply::json(
-            200,
-            &json!({
-                "conversation_participant_arn": "arn:participant:agent-7",
-                "jwt": jwt(),
-                "merchant_id": "DEMO",
-                "twilio_phone_numbers": ["+15555550100"],
-                "websocket_url": "wss://ws.test/conversation?merchant=DEMO"
-            }),
-        )
-        .delay(Duration::from_millis(20))
+        let answer = agent_seven(jwt(), "wss://ws.test/conversation?merchant=DEMO");
+        Reply::json(200, &answer).delay(Duration::from_millis(20))
     })
     .await
 }
@@ -55,7 +46,7 @@ async fn auth_server(jwt: impl Fn() -> String + Send + Sync + 'static) -> Script
 async fn credentials_expose_url_expiry_and_details() {
     let exp = now() + 3_600;
     let server = auth_server(move || jwt_expiring_at(exp)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let credentials = client.agent_credentials().await.unwrap();
 
@@ -80,7 +71,7 @@ async fn credentials_expose_url_expiry_and_details() {
 #[tokio::test]
 async fn credentials_are_reused_until_shortly_before_expiry() {
     let server = auth_server(|| jwt_expiring_at(now() + 3_600)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     common::concurrently(&client, 5, |client| async move {
         client.agent_credentials().await
@@ -101,7 +92,7 @@ async fn credentials_are_reused_until_shortly_before_expiry() {
 #[tokio::test]
 async fn a_token_about_to_expire_is_fetched_again() {
     let server = auth_server(|| jwt_expiring_at(now() + 30)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     client.agent_credentials().await.unwrap();
     client.agent_credentials().await.unwrap();
@@ -118,7 +109,7 @@ async fn a_token_that_is_not_a_jwt_is_an_error_not_a_panic() {
         "eyJhbGciOiJub25lIn0.WzFd.c2ln",
     ] {
         let server = auth_server(move || bad.to_string()).await;
-        let client = builder_at(server.base_url()).build().unwrap();
+        let client = client_at(server.base_url());
 
         let error = client.agent_credentials().await.unwrap_err();
 
@@ -129,11 +120,9 @@ async fn a_token_that_is_not_a_jwt_is_an_error_not_a_panic() {
 
 #[tokio::test]
 async fn a_missing_websocket_url_is_an_error() {
-    let server = ScriptedServer::start(|_, _| {
-        Reply::json(200, &json!({"jwt": jwt_expiring_at(now() + 600)}))
-    })
-    .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let answer = agent_auth(jwt_expiring_at(now() + 600), None);
+    let server = ScriptedServer::always(Reply::json(200, &answer)).await;
+    let client = client_at(server.base_url());
 
     let error = client.agent_credentials().await.unwrap_err();
 

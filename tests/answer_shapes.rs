@@ -9,7 +9,9 @@ use common::scripted::{Reply, ScriptedServer};
 use httpmock::MockServer;
 use serde_json::{Value, json};
 use ultracart_conversation::{
-    AnswerShape, Client, Error, StatusCode, mock::DemoServer, types::ConversationStartRequest,
+    AnswerShape, Client, Error, StatusCode,
+    mock::{DemoServer, MockServerExt},
+    types::ConversationStartRequest,
 };
 
 async fn demo(shape: AnswerShape) -> (DemoServer, Client) {
@@ -83,19 +85,17 @@ async fn start_conversation_returns_the_new_ids_in_both_shapes() {
 
 #[tokio::test]
 async fn the_envelopes_warning_and_metadata_are_reachable() {
-    let server = ScriptedServer::start(|_, _| {
-        Reply::json(
-            200,
-            &json!({
-                "conversation": {"conversation_uuid": "c-1"},
-                "success": true,
-                "warning": {"warning_message": "slow down soon", "more_info": "https://x.test"},
-                "metadata": {"payload_name": "conversation"}
-            }),
-        )
-    })
+    let server = ScriptedServer::always(Reply::json(
+        200,
+        &json!({
+            "conversation": {"conversation_uuid": "c-1"},
+            "success": true,
+            "warning": {"warning_message": "slow down soon", "more_info": "https://x.test"},
+            "metadata": {"payload_name": "conversation"}
+        }),
+    ))
     .await;
-    let client = common::builder_at(server.base_url()).build().unwrap();
+    let client = common::client_at(server.base_url());
 
     let answer = client.get_conversation_enveloped("c-1").await.unwrap();
 
@@ -117,8 +117,8 @@ async fn known_fields_beside_unknown_ones_still_decode_in_both_shapes() {
         json!({"conversation": {"conversation_uuid": "c-1", "transport_statuses": []}, "success": true, "new_top_level": 7}),
     ];
     for body in bodies {
-        let server = ScriptedServer::start(move |_, _| Reply::json(200, &body)).await;
-        let client = common::builder_at(server.base_url()).build().unwrap();
+        let server = ScriptedServer::always(Reply::json(200, &body)).await;
+        let client = common::client_at(server.base_url());
         let conversation = client.get_conversation("c-1").await.unwrap();
         assert_eq!(conversation.conversation_uuid.as_deref(), Some("c-1"));
     }
@@ -126,14 +126,12 @@ async fn known_fields_beside_unknown_ones_still_decode_in_both_shapes() {
 
 #[tokio::test]
 async fn an_envelope_that_says_it_failed_is_an_api_error_despite_a_200() {
-    let server = ScriptedServer::start(|_, _| {
-        Reply::json(
-            200,
-            &json!({"success": false, "error": {"user_message": "No such agent.", "developer_message": "agent disabled"}}),
-        )
-    })
+    let server = ScriptedServer::always(Reply::json(
+        200,
+        &json!({"success": false, "error": {"user_message": "No such agent.", "developer_message": "agent disabled"}}),
+    ))
     .await;
-    let client = common::builder_at(server.base_url()).build().unwrap();
+    let client = common::client_at(server.base_url());
 
     let error = client
         .get_agent_websocket_authorization()
@@ -147,14 +145,12 @@ async fn an_envelope_that_says_it_failed_is_an_api_error_despite_a_200() {
 
 #[tokio::test]
 async fn a_broken_field_inside_the_envelope_is_named_by_its_full_path() {
-    let server = ScriptedServer::start(|_, _| {
-        Reply::json(
-            200,
-            &json!({"conversation": {"messages": [{"message_dts": {"not": "a date"}}]}, "success": true}),
-        )
-    })
+    let server = ScriptedServer::always(Reply::json(
+        200,
+        &json!({"conversation": {"messages": [{"message_dts": {"not": "a date"}}]}, "success": true}),
+    ))
     .await;
-    let client = common::builder_at(server.base_url()).build().unwrap();
+    let client = common::client_at(server.base_url());
 
     let error = client.get_conversation("c-1").await.unwrap_err();
 
@@ -193,8 +189,8 @@ fn assert_unrecognized(operation: &str, outcome: Result<(), Error>, model: &str)
 
 #[tokio::test]
 async fn an_answer_with_none_of_the_models_fields_is_an_error_for_every_operation() {
-    let server = ScriptedServer::start(|_, _| Reply::text(200, STRANGER)).await;
-    let client = common::builder_at(server.base_url()).build().unwrap();
+    let server = ScriptedServer::always(Reply::text(200, STRANGER)).await;
+    let client = common::client_at(server.base_url());
 
     assert_unrecognized(
         "get_conversation",
@@ -252,9 +248,8 @@ async fn an_empty_object_or_a_payload_without_fields_is_refused_too() {
             "Conversation",
         ),
     ] {
-        let reply = body.clone();
-        let server = ScriptedServer::start(move |_, _| Reply::json(200, &reply)).await;
-        let client = common::builder_at(server.base_url()).build().unwrap();
+        let server = ScriptedServer::always(Reply::json(200, &body)).await;
+        let client = common::client_at(server.base_url());
         let error = client.get_conversation("c-1").await.unwrap_err();
         assert!(
             matches!(&error, Error::UnrecognizedBody { model: m, .. } if m == model),
@@ -265,21 +260,17 @@ async fn an_empty_object_or_a_payload_without_fields_is_refused_too() {
 
 #[tokio::test]
 async fn the_typed_mocks_in_the_envelope_drive_the_facade() {
-    // A test of the caller's own code can answer in the live shape with
-    // httpmock directly; the facade reads it.
+    // A test of the caller's own code can answer in the live shape with the
+    // typed mock's route and a body of its own; the facade reads it.
     let server = MockServer::start_async().await;
     let envelope: Value = json!({"agent_auth": {
         "jwt": common::AGENT_JWT,
         "websocket_url": "wss://ws.example.test/agent",
         "conversation_participant_name": "Agent Seven"
     }, "success": true});
-    server
-        .mock_async(|when, then| {
-            when.method(httpmock::Method::PUT)
-                .path("/conversation/agent/auth");
-            then.status(200).json_body(envelope);
-        })
-        .await;
+    server.get_agent_websocket_authorization(|_, then| {
+        then.into_inner().status(200).json_body(envelope);
+    });
     let client = common::client(&server);
 
     let credentials = client.agent_credentials().await.unwrap();

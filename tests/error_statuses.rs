@@ -5,25 +5,38 @@ mod common;
 use std::time::Duration;
 
 use common::{builder, client, error_body};
-use httpmock::{Method, MockServer};
+use httpmock::MockServer;
 use serde_json::json;
-use ultracart_conversation::{Error, StatusCode};
+use ultracart_conversation::{Error, StatusCode, mock::MockServerExt};
+
+/// A server that answers every request as `answer` says.
+async fn answering(answer: impl FnOnce(httpmock::Then)) -> MockServer {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            answer(then);
+        })
+        .await;
+    server
+}
 
 #[tokio::test]
 async fn each_documented_status_maps_to_an_api_error_with_readable_fields() {
     for code in [400u16, 401, 410, 429, 500] {
         let server = MockServer::start_async().await;
-        let mock = server
-            .mock_async(|when, then| {
-                when.method(Method::GET)
-                    .path("/conversation/conversations/c-1");
-                then.status(code).json_body(error_body(
-                    code,
-                    "Something went wrong.",
-                    "Detail for devs",
-                ));
-            })
-            .await;
+        let mock = server.get_conversation(|when, then| {
+            when.conversation_uuid("c-1");
+            let body = error_body(code, "Something went wrong.", "Detail for devs");
+            // The statuses the spec documents, each with its typed answer.
+            match code {
+                400 => then.bad_request(&body),
+                401 => then.unauthorized(&body),
+                410 => then.gone(&body),
+                429 => then.too_many_requests(&body),
+                _ => then.internal_server_error(&body),
+            };
+        });
         let client = builder(&server).max_retries(0).build().unwrap();
 
         let error = client.get_conversation("c-1").await.unwrap_err();
@@ -52,18 +65,15 @@ async fn each_documented_status_maps_to_an_api_error_with_readable_fields() {
 
 #[tokio::test]
 async fn an_html_page_from_a_proxy_keeps_its_status_and_an_excerpt() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(502)
-                .header("content-type", "text/html")
-                .body(format!(
-                    "<html><body><h1>502 Bad Gateway</h1>{}</body></html>",
-                    "x".repeat(5_000)
-                ));
-        })
-        .await;
+    let server = answering(|then| {
+        then.status(502)
+            .header("content-type", "text/html")
+            .body(format!(
+                "<html><body><h1>502 Bad Gateway</h1>{}</body></html>",
+                "x".repeat(5_000)
+            ));
+    })
+    .await;
     let client = builder(&server).max_retries(0).build().unwrap();
 
     let error = client.get_conversations(10, 0).await.unwrap_err();
@@ -81,15 +91,12 @@ async fn an_html_page_from_a_proxy_keeps_its_status_and_an_excerpt() {
 
 #[tokio::test]
 async fn a_declared_status_with_a_non_json_body_does_not_lose_its_status() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(500)
-                .header("content-type", "text/plain")
-                .body("Internal failure");
-        })
-        .await;
+    let server = answering(|then| {
+        then.status(500)
+            .header("content-type", "text/plain")
+            .body("Internal failure");
+    })
+    .await;
     let client = builder(&server).max_retries(0).build().unwrap();
 
     let error = client.get_conversation("c-1").await.unwrap_err();
@@ -125,14 +132,11 @@ async fn a_long_retry_after_fails_at_once_and_says_how_long() {
 
 #[tokio::test]
 async fn truncated_json_is_a_decode_error_with_status_and_excerpt() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(r#"{"conversations": [{"conversation_uuid": "c-1"}, {"conversa"#);
-        })
-        .await;
+    let server = answering(|then| {
+        then.status(200)
+            .body(r#"{"conversations": [{"conversation_uuid": "c-1"}, {"conversa"#);
+    })
+    .await;
 
     let error = client(&server).get_conversations(10, 0).await.unwrap_err();
 
@@ -153,19 +157,16 @@ async fn truncated_json_is_a_decode_error_with_status_and_excerpt() {
 
 #[tokio::test]
 async fn a_wrongly_shaped_field_is_named_by_its_path() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).json_body(json!({
-                "conversation_uuid": "c-1",
-                "messages": [
-                    {"body": "fine", "message_dts": "2022-07-18T10:15:30-04:00"},
-                    {"body": "broken", "message_dts": {"not": "a date"}}
-                ]
-            }));
-        })
-        .await;
+    let server = answering(|then| {
+        then.status(200).json_body(json!({
+            "conversation_uuid": "c-1",
+            "messages": [
+                {"body": "fine", "message_dts": "2022-07-18T10:15:30-04:00"},
+                {"body": "broken", "message_dts": {"not": "a date"}}
+            ]
+        }));
+    })
+    .await;
 
     let error = client(&server).get_conversation("c-1").await.unwrap_err();
 
@@ -178,15 +179,12 @@ async fn a_wrongly_shaped_field_is_named_by_its_path() {
 
 #[tokio::test]
 async fn a_wrong_type_in_a_page_names_the_summary_and_field() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200).json_body(json!({
-                "conversations": [{"message_count": 1}, {"message_count": "many"}]
-            }));
-        })
-        .await;
+    let server = answering(|then| {
+        then.status(200).json_body(json!({
+            "conversations": [{"message_count": 1}, {"message_count": "many"}]
+        }));
+    })
+    .await;
 
     let error = client(&server).get_conversations(10, 0).await.unwrap_err();
 
@@ -198,13 +196,10 @@ async fn a_wrong_type_in_a_page_names_the_summary_and_field() {
 
 #[tokio::test]
 async fn an_empty_success_body_where_json_is_expected_is_its_own_error() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200);
-        })
-        .await;
+    let server = answering(|then| {
+        then.status(200);
+    })
+    .await;
 
     let error = client(&server).get_conversation("c-1").await.unwrap_err();
 
@@ -218,16 +213,15 @@ async fn an_empty_success_body_where_json_is_expected_is_its_own_error() {
 #[tokio::test]
 async fn an_undocumented_status_with_an_error_body_is_still_readable() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(404).json_body(error_body(
-                404,
-                "No such conversation.",
-                "conversation not found",
-            ));
-        })
-        .await;
+    server.get_conversation(|when, then| {
+        when.conversation_uuid("missing");
+        // Not a status the spec documents for this operation.
+        then.into_inner().status(404).json_body_obj(&error_body(
+            404,
+            "No such conversation.",
+            "conversation not found",
+        ));
+    });
 
     let error = client(&server)
         .get_conversation("missing")
@@ -241,13 +235,10 @@ async fn an_undocumented_status_with_an_error_body_is_still_readable() {
 
 #[tokio::test]
 async fn a_json_error_body_that_is_not_an_object_is_not_mistaken_for_one() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(400).body("\"bad request\"");
-        })
-        .await;
+    let server = answering(|then| {
+        then.status(400).body("\"bad request\"");
+    })
+    .await;
 
     let error = client(&server).join_conversation("c-1").await.unwrap_err();
 
@@ -258,14 +249,7 @@ async fn a_json_error_body_that_is_not_an_object_is_not_mistaken_for_one() {
 #[tokio::test]
 async fn a_connection_refused_is_a_transport_error() {
     // Bind, then drop, to find a port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client = ultracart_conversation::Client::builder()
-        .api_key(common::API_KEY)
-        .base_url(format!("http://127.0.0.1:{port}"))
+    let client = common::builder_at(common::dead_base_url())
         .max_retries(0)
         .build()
         .unwrap();

@@ -4,20 +4,19 @@
 mod common;
 
 use httpmock::MockServer;
-use serde_json::json;
-use ultracart_conversation::{Client, ENV_API_KEY, ENV_BASE_URL, ENV_OAUTH_TOKEN};
+use ultracart_conversation::{
+    Client, ENV_API_KEY, ENV_BASE_URL, ENV_OAUTH_TOKEN, mock::MockServerExt,
+};
 
 #[tokio::test]
 async fn the_environment_supplies_key_and_base_url() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.path("/conversation/conversations/c-1")
-                .header("x-ultracart-simple-key", common::API_KEY);
-            then.status(200)
-                .json_body(json!({"conversation_uuid": "c-1"}));
-        })
-        .await;
+    let mock = server.get_conversation(|when, then| {
+        when.conversation_uuid("c-1")
+            .into_inner()
+            .header("x-ultracart-simple-key", common::API_KEY);
+        then.ok(&common::conversation("c-1"));
+    });
 
     // SAFETY: no other thread of this test binary reads the environment.
     unsafe {

@@ -11,7 +11,10 @@ use common::{
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use ultracart_conversation::{Client, Error, StatusCode, types::ConversationStartRequest};
+use ultracart_conversation::{
+    Client, Error, StatusCode,
+    types::{self, ConversationStartRequest},
+};
 
 /// A server that answers every request with whatever the test put in the slot.
 struct Hostile {
@@ -206,13 +209,16 @@ async fn paging_metadata_of_every_odd_shape_ends() {
 
 #[tokio::test]
 async fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
-    let big = json!({"conversation_uuid": "c", "merchant_id": "x".repeat(64 * 1024)});
+    let big = types::Conversation {
+        merchant_id: Some("x".repeat(64 * 1024)),
+        ..common::conversation("c")
+    };
     for chunked in [false, true] {
         let mut reply = Reply::json(200, &big);
         if chunked {
             reply = reply.header("transfer-encoding", "chunked");
         }
-        let server = ScriptedServer::start(move |_, _| reply.clone()).await;
+        let server = ScriptedServer::always(reply).await;
         let client = builder_at(server.base_url())
             .max_response_bytes(16 * 1024)
             .build()
@@ -244,7 +250,7 @@ async fn a_body_over_the_cap_is_refused_with_or_without_a_length() {
 
 #[tokio::test]
 async fn the_default_cap_admits_large_pages_and_refuses_runaway_bodies() {
-    let page = common::summaries_page(0, 200, 200, Some(200), false);
+    let page = common::Page::new(0, 200).total(200).build();
     let huge =
         Reply::text(200, &"x".repeat(9 * 1024 * 1024)).header("transfer-encoding", "chunked");
     let server = ScriptedServer::start(move |request, _| {
@@ -255,7 +261,7 @@ async fn the_default_cap_admits_large_pages_and_refuses_runaway_bodies() {
         }
     })
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = common::client_at(server.base_url());
 
     client.get_conversations(200, 0).await.unwrap();
     let error = client.get_conversation("huge").await.unwrap_err();

@@ -1,11 +1,20 @@
 //! Every operation over real HTTP: the exact request, and the decoded answer.
+//! The documented requests are matched by literal method and path, not by
+//! the typed mocks, whose routes come from the same spec as the client.
 
 mod common;
 
-use common::{API_KEY, OAUTH_TOKEN, client};
+use common::{API_KEY, OAUTH_TOKEN, Page, client, conversation};
 use httpmock::{Method, MockServer};
 use serde_json::json;
-use ultracart_conversation::{Client, types::ConversationStartRequest};
+use ultracart_conversation::{
+    Client,
+    mock::MockServerExt,
+    types::{
+        ConversationMultimediaUploadUrlResponse, ConversationStartRequest,
+        ConversationStartResponse,
+    },
+};
 
 const VERSION_HEADER: &str = "x-ultracart-api-version";
 
@@ -160,10 +169,10 @@ async fn start_conversation_puts_the_json_body() {
                         "conversation_arn": "arn:conversation:existing"
                     })),
             );
-            then.status(200).json_body(json!({
-                "conversation_arn": "arn:conversation:new",
-                "conversation_uuid": "c-new"
-            }));
+            then.status(200).json_body_obj(&ConversationStartResponse {
+                conversation_arn: Some("arn:conversation:new".into()),
+                ..common::started("c-new")
+            });
         })
         .await;
 
@@ -189,8 +198,7 @@ async fn start_conversation_leaves_out_unset_fields() {
             when.method(Method::PUT)
                 .path("/conversation/conversations")
                 .json_body(json!({}));
-            then.status(200)
-                .json_body(json!({"conversation_uuid": "c-empty"}));
+            then.status(200).json_body_obj(&common::started("c-empty"));
         })
         .await;
 
@@ -255,13 +263,10 @@ async fn agent_websocket_authorization_is_a_put_and_keeps_the_jwt() {
     let mock = server
         .mock_async(|when, then| {
             standard_headers(when.method(Method::PUT).path("/conversation/agent/auth"));
-            then.status(200).json_body(json!({
-                "conversation_participant_arn": "arn:participant:agent-7",
-                "jwt": common::AGENT_JWT,
-                "merchant_id": "DEMO",
-                "twilio_phone_numbers": ["+15555550100"],
-                "websocket_url": "wss://websocket.test/agent"
-            }));
+            then.status(200).json_body_obj(&common::agent_seven(
+                common::AGENT_JWT,
+                "wss://websocket.test/agent",
+            ));
         })
         .await;
 
@@ -291,13 +296,14 @@ async fn upload_url_decodes_the_body_the_server_really_sends() {
                 when.method(Method::GET)
                     .path("/conversation/upload_url/jpg"),
             );
-            then.status(200).json_body(json!({
-                "conversation_multimedia_upload_url": {
-                    "key": "merchant/DEMO/abc.jpg",
-                    "url": "https://uploads.test/abc.jpg?X-Amz-Signature=deadbeef"
-                },
-                "success": true
-            }));
+            then.status(200)
+                .json_body_obj(&ConversationMultimediaUploadUrlResponse {
+                    success: Some(true),
+                    ..common::upload_url(
+                        "merchant/DEMO/abc.jpg",
+                        "https://uploads.test/abc.jpg?X-Amz-Signature=deadbeef",
+                    )
+                });
         })
         .await;
 
@@ -320,17 +326,14 @@ async fn upload_url_decodes_the_body_the_server_really_sends() {
 #[tokio::test]
 async fn a_bearer_token_replaces_the_simple_key() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(Method::GET)
-                .path("/conversation/conversations/c-1")
-                .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
-                .header_missing("x-ultracart-simple-key")
-                .header(VERSION_HEADER, "2017-03-01");
-            then.status(200)
-                .json_body(json!({"conversation_uuid": "c-1"}));
-        })
-        .await;
+    let mock = server.get_conversation(|when, then| {
+        when.conversation_uuid("c-1")
+            .into_inner()
+            .header("authorization", format!("Bearer {OAUTH_TOKEN}"))
+            .header_missing("x-ultracart-simple-key")
+            .header(VERSION_HEADER, "2017-03-01");
+        then.ok(&conversation("c-1"));
+    });
 
     let client = Client::builder()
         .bearer_token(OAUTH_TOKEN)
@@ -347,10 +350,10 @@ async fn a_base_url_with_a_path_and_trailing_slash_is_joined_without_doubling() 
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
+            // Under a base path, which the typed mocks' routes do not know.
             when.method(Method::GET)
                 .path("/rest/v2/conversation/conversations/c-1");
-            then.status(200)
-                .json_body(json!({"conversation_uuid": "c-1"}));
+            then.status(200).json_body_obj(&conversation("c-1"));
         })
         .await;
 
@@ -367,14 +370,12 @@ async fn a_base_url_with_a_path_and_trailing_slash_is_joined_without_doubling() 
 #[tokio::test]
 async fn api_version_and_user_agent_can_be_set() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.header(VERSION_HEADER, "2099-01-01")
-                .header("user-agent", "support-desk/2.1");
-            then.status(200)
-                .json_body(json!({"conversation_uuid": "c-1"}));
-        })
-        .await;
+    let mock = server.get_conversation(|when, then| {
+        when.into_inner()
+            .header(VERSION_HEADER, "2099-01-01")
+            .header("user-agent", "support-desk/2.1");
+        then.ok(&conversation("c-1"));
+    });
 
     let client = common::builder(&server)
         .api_version("2099-01-01")
@@ -397,7 +398,7 @@ async fn the_raw_client_shares_base_url_headers_and_auth() {
                     .query_param("_limit", "3"),
             );
             then.status(200)
-                .json_body(common::summaries_page(0, 3, 3, Some(3), false));
+                .json_body_obj(&Page::new(0, 3).limit(3).total(3).build());
         })
         .await;
 

@@ -6,12 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    builder_at,
+    Page, builder_at, client_at,
     scripted::{Reply, ScriptedServer, listing},
-    summaries_page,
 };
 use futures::{StreamExt, TryStreamExt};
-use serde_json::json;
 use ultracart_conversation::{Client, Error};
 
 fn uuids(count: usize) -> Vec<String> {
@@ -50,7 +48,7 @@ fn pairs(list: &[(u32, u32)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn every_item_once_in_order_across_an_uneven_last_page() {
     let server = ScriptedServer::start(listing(450, true, Duration::ZERO)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let items = all_uuids(&client, 1).await.unwrap();
 
@@ -64,7 +62,7 @@ async fn every_item_once_in_order_across_an_uneven_last_page() {
 #[tokio::test]
 async fn a_missing_total_is_fine() {
     let server = ScriptedServer::start(listing(450, false, Duration::ZERO)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let pages: Vec<_> = client
         .conversations()
@@ -92,7 +90,7 @@ async fn a_missing_total_is_fine() {
 #[tokio::test]
 async fn fetching_ahead_without_a_total_wastes_at_most_prefetch_requests() {
     let server = ScriptedServer::start(listing(450, false, Duration::from_millis(5))).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let items = all_uuids(&client, 2).await.unwrap();
 
@@ -106,13 +104,9 @@ async fn fetching_ahead_without_a_total_wastes_at_most_prefetch_requests() {
 
 #[tokio::test]
 async fn a_server_that_never_advances_ends_with_an_error_after_the_good_page() {
-    let server = ScriptedServer::start(|_, _| {
-        let mut page = summaries_page(0, 200, 200, None, true);
-        page["metadata"]["result_set"]["next_offset"] = json!(0);
-        Reply::json(200, &page)
-    })
-    .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let page = Page::new(0, 200).more(true).next_offset(0).build();
+    let server = ScriptedServer::always(Reply::json(200, &page)).await;
+    let client = client_at(server.base_url());
 
     let results: Vec<Result<_, Error>> = client.conversations().items().collect().await;
 
@@ -130,12 +124,12 @@ async fn a_server_that_never_advances_ends_with_an_error_after_the_good_page() {
 #[tokio::test]
 async fn an_empty_page_ends_the_listing_even_if_the_server_says_more() {
     let server = ScriptedServer::start(|request, _| {
-        let offset: usize = request.query("_offset").unwrap().parse().unwrap();
+        let offset = request.query_number("_offset").unwrap();
         let count = if offset == 0 { 200 } else { 0 };
-        Reply::json(200, &summaries_page(offset, count, 200, None, true))
+        Reply::json(200, &Page::new(offset, count).more(true).build())
     })
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let items = all_uuids(&client, 0).await.unwrap();
 
@@ -146,7 +140,7 @@ async fn an_empty_page_ends_the_listing_even_if_the_server_says_more() {
 #[tokio::test]
 async fn max_items_stops_early_and_asks_only_for_what_is_left() {
     let server = ScriptedServer::start(listing(10_000, true, Duration::ZERO)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let items: Vec<_> = client
         .conversations()
@@ -163,7 +157,7 @@ async fn max_items_stops_early_and_asks_only_for_what_is_left() {
 #[tokio::test]
 async fn start_offset_and_page_size_are_sent() {
     let server = ScriptedServer::start(listing(130, true, Duration::ZERO)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let items: Vec<_> = client
         .conversations()
@@ -184,7 +178,7 @@ async fn prefetch_0_and_4_give_identical_output() {
     let delay = Duration::from_millis(15);
     let sequential = ScriptedServer::start(listing(1_000, true, delay)).await;
     let wide = ScriptedServer::start(listing(1_000, true, delay)).await;
-    let sequential_client = builder_at(sequential.base_url()).build().unwrap();
+    let sequential_client = client_at(sequential.base_url());
     let wide_client = builder_at(wide.base_url())
         .max_in_flight(4)
         .build()
@@ -227,7 +221,7 @@ async fn prefetch_0_and_4_give_identical_output() {
 #[tokio::test]
 async fn prefetch_with_the_default_gate_never_overlaps_requests() {
     let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(5))).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let items = all_uuids(&client, 4).await.unwrap();
 
@@ -238,7 +232,7 @@ async fn prefetch_with_the_default_gate_never_overlaps_requests() {
 #[tokio::test]
 async fn the_next_page_is_fetched_while_the_caller_works() {
     let server = ScriptedServer::start(listing(600, true, Duration::from_millis(100))).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
     let mut pages = client.conversations().prefetch(1).pages();
 
     let first = pages.try_next().await.unwrap().unwrap();
@@ -252,7 +246,7 @@ async fn the_next_page_is_fetched_while_the_caller_works() {
 #[tokio::test]
 async fn dropping_the_stream_stops_the_listing_but_lets_the_request_under_way_finish() {
     let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(300))).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let mut items = client.conversations().prefetch(1).items();
     for _ in 0..5 {
@@ -278,9 +272,8 @@ async fn dropping_the_stream_stops_the_listing_but_lets_the_request_under_way_fi
 #[tokio::test]
 async fn a_failing_page_is_reported_after_the_good_ones() {
     let server = ScriptedServer::start(|request, _| {
-        let offset: usize = request.query("_offset").unwrap().parse().unwrap();
-        if offset == 0 {
-            Reply::json(200, &summaries_page(0, 200, 200, Some(400), true))
+        if request.query_number("_offset") == Some(0) {
+            Reply::json(200, &Page::new(0, 200).total(400).more(true).build())
         } else {
             Reply::json(
                 400,
@@ -289,7 +282,7 @@ async fn a_failing_page_is_reported_after_the_good_ones() {
         }
     })
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let results: Vec<_> = client.conversations().pages().collect().await;
 
@@ -304,7 +297,7 @@ async fn a_failing_page_is_reported_after_the_good_ones() {
 #[tokio::test]
 async fn a_bad_page_size_is_an_input_error_without_requests() {
     let server = ScriptedServer::start(listing(10, true, Duration::ZERO)).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     for size in [0, 201] {
         let results: Vec<_> = client
@@ -321,11 +314,11 @@ async fn a_bad_page_size_is_an_input_error_without_requests() {
 
 #[tokio::test]
 async fn many_tasks_sharing_one_default_client_never_overlap() {
-    let server = ScriptedServer::start(|_, _| {
-        Reply::json(200, &json!({"conversation_uuid": "c"})).delay(Duration::from_millis(10))
-    })
+    let server = ScriptedServer::always(
+        Reply::json(200, &common::conversation("c")).delay(Duration::from_millis(10)),
+    )
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     common::concurrently(&client, 20, |client| async move {
         client.get_conversation("c").await

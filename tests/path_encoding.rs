@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::client;
-use httpmock::{Method, MockServer};
-use serde_json::json;
+use common::{client, conversation};
+use httpmock::MockServer;
+use ultracart_conversation::{mock::MockServerExt, types::ConversationMultimediaUploadUrlResponse};
 
 const AWKWARD: [(&str, &str); 7] = [
     ("a/b", "a%2Fb"),
@@ -22,25 +22,20 @@ async fn conversation_uuids_are_one_encoded_segment_in_every_operation() {
     let client = client(&server);
     for (value, encoded) in AWKWARD {
         let base = format!("/conversation/conversations/{encoded}");
-        let get = server
-            .mock_async(|when, then| {
-                when.method(Method::GET).path(base.clone());
-                then.status(200)
-                    .json_body(json!({"conversation_uuid": value}));
-            })
-            .await;
-        let join = server
-            .mock_async(|when, then| {
-                when.method(Method::PUT).path(format!("{base}/join"));
-                then.status(204);
-            })
-            .await;
-        let leave = server
-            .mock_async(|when, then| {
-                when.method(Method::DELETE).path(format!("{base}/leave"));
-                then.status(204);
-            })
-            .await;
+        // The typed mocks' routes match any segment; the exact encoding is
+        // checked with a literal path.
+        let get = server.get_conversation(|when, then| {
+            when.into_inner().path(base.clone());
+            then.ok(&conversation(value));
+        });
+        let join = server.join_conversation(|when, then| {
+            when.into_inner().path(format!("{base}/join"));
+            then.success(204);
+        });
+        let leave = server.leave_conversation(|when, then| {
+            when.into_inner().path(format!("{base}/leave"));
+            then.success(204);
+        });
 
         let conversation = client.get_conversation(value).await.unwrap();
         client.join_conversation(value).await.unwrap();
@@ -56,13 +51,14 @@ async fn conversation_uuids_are_one_encoded_segment_in_every_operation() {
 #[tokio::test]
 async fn extensions_are_one_encoded_segment() {
     let server = MockServer::start_async().await;
-    let mock = server
-        .mock_async(|when, then| {
-            when.method(Method::GET)
-                .path("/conversation/upload_url/j%20p%3Fg%23");
-            then.status(200).json_body(json!({"success": true}));
-        })
-        .await;
+    let mock = server.get_conversation_multimedia_upload_url(|when, then| {
+        when.into_inner()
+            .path("/conversation/upload_url/j%20p%3Fg%23");
+        then.ok(&ConversationMultimediaUploadUrlResponse {
+            success: Some(true),
+            ..Default::default()
+        });
+    });
 
     client(&server)
         .get_conversation_multimedia_upload_url("j p?g#")

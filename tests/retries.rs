@@ -5,28 +5,28 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    builder_at,
+    builder_at, client_at,
     scripted::{Reply, ScriptedServer},
 };
-use serde_json::json;
 use ultracart_conversation::{Error, RateLimit, StatusCode, types::ConversationStartRequest};
 
 fn conversation() -> Reply {
-    Reply::json(200, &json!({"conversation_uuid": "c-1"}))
+    Reply::json(200, &common::conversation("c-1"))
 }
 
 fn started() -> Reply {
-    Reply::json(200, &json!({"conversation_uuid": "c-new"}))
+    Reply::json(200, &common::started("c-new"))
 }
 
 #[tokio::test]
 async fn a_429_with_a_short_retry_after_waits_that_long_then_succeeds() {
-    let server = ScriptedServer::start(|_, n| match n {
-        0 => Reply::text(429, "slow down").header("retry-after", "1"),
-        _ => conversation(),
-    })
+    let server = ScriptedServer::recovering(
+        1,
+        Reply::text(429, "slow down").header("retry-after", "1"),
+        conversation(),
+    )
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let started_at = Instant::now();
     client.get_conversation("c-1").await.unwrap();
@@ -53,7 +53,7 @@ async fn a_429_with_an_http_date_retry_after_is_understood() {
         _ => conversation(),
     })
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     client.get_conversation("c-1").await.unwrap();
 
@@ -62,9 +62,8 @@ async fn a_429_with_an_http_date_retry_after_is_understood() {
 
 #[tokio::test]
 async fn a_429_with_a_too_long_retry_after_fails_at_once() {
-    let server =
-        ScriptedServer::start(|_, _| Reply::text(429, "").header("retry-after", "3600")).await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let server = ScriptedServer::always(Reply::text(429, "").header("retry-after", "3600")).await;
+    let client = client_at(server.base_url());
 
     let error = client.get_conversation("c-1").await.unwrap_err();
 
@@ -75,15 +74,16 @@ async fn a_429_with_a_too_long_retry_after_fails_at_once() {
 
 #[tokio::test]
 async fn a_429_without_retry_after_backs_off_and_retries() {
-    let server = ScriptedServer::start(|_, n| match n {
-        0 | 1 => Reply::json(
+    let server = ScriptedServer::recovering(
+        2,
+        Reply::json(
             429,
             &common::error_body(429, "Too many requests.", "rate limit"),
         ),
-        _ => conversation(),
-    })
+        conversation(),
+    )
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     client.get_conversation("c-1").await.unwrap();
 
@@ -92,12 +92,13 @@ async fn a_429_without_retry_after_backs_off_and_retries() {
 
 #[tokio::test]
 async fn a_503_then_200_recovers_for_a_get() {
-    let server = ScriptedServer::start(|_, n| match n {
-        0 => Reply::text(503, "<html>maintenance</html>"),
-        _ => conversation(),
-    })
+    let server = ScriptedServer::recovering(
+        1,
+        Reply::text(503, "<html>maintenance</html>"),
+        conversation(),
+    )
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let conversation = client.get_conversation("c-1").await.unwrap();
 
@@ -107,7 +108,7 @@ async fn a_503_then_200_recovers_for_a_get() {
 
 #[tokio::test]
 async fn retries_give_up_after_the_budget() {
-    let server = ScriptedServer::start(|_, _| Reply::text(502, "bad gateway")).await;
+    let server = ScriptedServer::always(Reply::text(502, "bad gateway")).await;
     let client = builder_at(server.base_url())
         .max_retries(2)
         .build()
@@ -129,7 +130,7 @@ async fn join_and_leave_are_retried_after_a_server_error() {
         }
     })
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     client.join_conversation("c-1").await.unwrap();
     client.leave_conversation("c-1").await.unwrap();
@@ -139,11 +140,12 @@ async fn join_and_leave_are_retried_after_a_server_error() {
 
 #[tokio::test]
 async fn start_conversation_is_sent_exactly_once_after_a_500() {
-    let server = ScriptedServer::start(|_, _| {
-        Reply::json(500, &common::error_body(500, "Server error.", "boom"))
-    })
+    let server = ScriptedServer::always(Reply::json(
+        500,
+        &common::error_body(500, "Server error.", "boom"),
+    ))
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let error = client
         .start_conversation(&ConversationStartRequest::default())
@@ -156,7 +158,7 @@ async fn start_conversation_is_sent_exactly_once_after_a_500() {
 
 #[tokio::test]
 async fn start_conversation_is_not_repeated_after_a_timeout() {
-    let server = ScriptedServer::start(|_, _| started().delay(Duration::from_millis(600))).await;
+    let server = ScriptedServer::always(started().delay(Duration::from_millis(600))).await;
     let client = builder_at(server.base_url())
         .timeout(Duration::from_millis(150))
         .build()
@@ -174,12 +176,13 @@ async fn start_conversation_is_not_repeated_after_a_timeout() {
 
 #[tokio::test]
 async fn start_conversation_is_retried_after_a_429() {
-    let server = ScriptedServer::start(|_, n| match n {
-        0 => Reply::text(429, "").header("retry-after", "0"),
-        _ => started(),
-    })
+    let server = ScriptedServer::recovering(
+        1,
+        Reply::text(429, "").header("retry-after", "0"),
+        started(),
+    )
     .await;
-    let client = builder_at(server.base_url()).build().unwrap();
+    let client = client_at(server.base_url());
 
     let started = client
         .start_conversation(&ConversationStartRequest::default())
@@ -194,8 +197,7 @@ async fn start_conversation_is_retried_after_a_429() {
 
 #[tokio::test]
 async fn a_late_server_gives_a_timeout_error_and_gets_are_retried() {
-    let server =
-        ScriptedServer::start(|_, _| conversation().delay(Duration::from_millis(600))).await;
+    let server = ScriptedServer::always(conversation().delay(Duration::from_millis(600))).await;
     let client = builder_at(server.base_url())
         .timeout(Duration::from_millis(100))
         .max_retries(2)
@@ -212,7 +214,7 @@ async fn a_late_server_gives_a_timeout_error_and_gets_are_retried() {
 
 #[tokio::test]
 async fn retries_switched_off_send_once() {
-    let server = ScriptedServer::start(|_, _| Reply::text(503, "busy")).await;
+    let server = ScriptedServer::always(Reply::text(503, "busy")).await;
     let client = builder_at(server.base_url())
         .retry_policy(ultracart_conversation::RetryPolicy::disabled())
         .build()
@@ -227,7 +229,7 @@ async fn retries_switched_off_send_once() {
 
 #[tokio::test]
 async fn the_rate_limiter_spaces_requests() {
-    let server = ScriptedServer::start(|_, _| conversation()).await;
+    let server = ScriptedServer::always(conversation()).await;
     let limit = RateLimit::per_second(10).unwrap().with_burst(1).unwrap();
     let client = builder_at(server.base_url())
         .rate_limit(limit)
@@ -251,7 +253,7 @@ async fn the_rate_limiter_spaces_requests() {
 
 #[tokio::test]
 async fn the_rate_limiter_is_shared_by_clones() {
-    let server = ScriptedServer::start(|_, _| conversation()).await;
+    let server = ScriptedServer::always(conversation()).await;
     let limit = RateLimit::per_second(20).unwrap().with_burst(1).unwrap();
     let client = builder_at(server.base_url())
         .rate_limit(limit)

@@ -4,10 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{AGENT_JWT, API_KEY, OAUTH_TOKEN, builder, error_body};
-use httpmock::{Method, MockServer};
+use common::{AGENT_JWT, API_KEY, OAUTH_TOKEN, builder, conversation, error_body};
+use httpmock::MockServer;
 use serde_json::json;
-use ultracart_conversation::{Client, Error};
+use ultracart_conversation::{Client, Error, mock::MockServerExt};
 
 /// The parts of the JWT that must never show, whole or in part.
 fn secrets() -> Vec<&'static str> {
@@ -35,45 +35,35 @@ async fn errors_from(server: &MockServer, client: &Client) -> Vec<Error> {
         Err(e) => errors.push(e),
         Ok(()) => panic!("{route} should have failed"),
     };
-    server
-        .mock_async(|when, then| {
-            when.path("/conversation/conversations/api-error");
-            then.status(401)
-                .json_body(error_body(401, "Bad credentials.", "key not accepted"));
-        })
-        .await;
+    server.get_conversation(|when, then| {
+        when.conversation_uuid("api-error");
+        then.unauthorized(&error_body(401, "Bad credentials.", "key not accepted"));
+    });
     expect("api", client.get_conversation("api-error").await.map(drop));
-    server
-        .mock_async(|when, then| {
-            when.path("/conversation/conversations/html");
-            then.status(503).body("<html>down</html>");
-        })
-        .await;
+    // Answers no model describes, on the operations' own routes.
+    server.get_conversation(|when, then| {
+        when.conversation_uuid("html");
+        then.into_inner().status(503).body("<html>down</html>");
+    });
     expect("html", client.get_conversation("html").await.map(drop));
-    server
-        .mock_async(|when, then| {
-            when.path("/conversation/conversations/empty");
-            then.status(200);
-        })
-        .await;
+    server.get_conversation(|when, then| {
+        when.conversation_uuid("empty");
+        then.into_inner().status(200);
+    });
     expect("empty", client.get_conversation("empty").await.map(drop));
-    server
-        .mock_async(|when, then| {
-            when.path("/conversation/conversations/slow");
-            then.status(200)
-                .delay(Duration::from_millis(800))
-                .json_body(json!({}));
-        })
-        .await;
+    server.get_conversation(|when, then| {
+        when.conversation_uuid("slow");
+        then.ok(&conversation("slow"))
+            .into_inner()
+            .delay(Duration::from_millis(800));
+    });
     expect("timeout", client.get_conversation("slow").await.map(drop));
-    server
-        .mock_async(|when, then| {
-            when.method(Method::PUT).path("/conversation/agent/auth");
-            // A decode failure on the answer that carries the JWT.
-            then.status(200)
-                .json_body(json!({"jwt": AGENT_JWT, "twilio_phone_numbers": 7}));
-        })
-        .await;
+    server.get_agent_websocket_authorization(|_, then| {
+        // A decode failure on the answer that carries the JWT.
+        then.into_inner()
+            .status(200)
+            .json_body(json!({"jwt": AGENT_JWT, "twilio_phone_numbers": 7}));
+    });
     expect(
         "agent decode",
         client.get_agent_websocket_authorization().await.map(drop),
@@ -103,14 +93,7 @@ async fn errors_of_every_kind_print_no_secret() {
     assert!(errors.iter().any(Error::is_timeout));
     assert!(errors.iter().any(|e| matches!(e, Error::Decode { .. })));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let refused = Client::builder()
-        .api_key(API_KEY)
-        .base_url(format!("http://127.0.0.1:{port}"))
+    let refused = common::builder_at(common::dead_base_url())
         .max_retries(0)
         .build()
         .unwrap();
@@ -154,13 +137,9 @@ fn clients_and_builders_print_no_secret() {
 #[tokio::test]
 async fn the_agent_auth_model_keeps_its_jwt_out_of_debug() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(Method::PUT).path("/conversation/agent/auth");
-            then.status(200)
-                .json_body(json!({"jwt": AGENT_JWT, "websocket_url": "wss://ws.test/"}));
-        })
-        .await;
+    server.get_agent_websocket_authorization(|_, then| {
+        then.ok(&common::agent_auth(AGENT_JWT, Some("wss://ws.test/")));
+    });
 
     let auth = builder(&server)
         .build()

@@ -9,11 +9,11 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use common::{
-    oauth::{api_client, conversation_api, provider, token_endpoint},
+    oauth::{api_client, conversation_api, provider, token_answer, token_endpoint},
     scripted::{Reply, ScriptedServer},
 };
 use serde_json::json;
@@ -31,14 +31,9 @@ async fn a_slow_token_endpoint_costs_a_caller_no_more_than_its_timeout() {
         .build()
         .unwrap();
 
-    let started = Instant::now();
-    let error = client.get_conversation("c").await.unwrap_err();
+    let error =
+        common::fails_within(Duration::from_millis(1_200), client.get_conversation("c")).await;
 
-    assert!(
-        started.elapsed() < Duration::from_millis(1_200),
-        "waited {:?}",
-        started.elapsed()
-    );
     assert!(matches!(error, Error::TokenRefresh { .. }), "{error:?}");
     assert!(error.is_timeout() && error.is_retryable(), "{error:?}");
     assert_eq!(api.requests(), 0);
@@ -55,22 +50,16 @@ async fn a_slow_token_endpoint_costs_a_caller_no_more_than_its_timeout() {
 
 #[tokio::test]
 async fn a_token_endpoint_that_never_answers_is_cut_off_by_the_exchange_timeout() {
-    let oauth = ScriptedServer::start(|_, _| {
-        Reply::json(200, &json!({"access_token": "late"})).delay(Duration::from_secs(30))
-    })
+    let oauth = ScriptedServer::always(
+        Reply::json(200, &token_answer("late", 3600)).delay(Duration::from_secs(30)),
+    )
     .await;
     let api = conversation_api().await;
     let provider = provider(&oauth.base_url()).with_exchange_timeout(Duration::from_millis(300));
     let client = api_client(&api.base_url(), provider);
 
-    let started = Instant::now();
-    let error = client.get_conversation("c").await.unwrap_err();
+    let error = common::fails_within(Duration::from_secs(5), client.get_conversation("c")).await;
 
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
     assert!(matches!(error, Error::TokenRefresh { .. }), "{error:?}");
     assert!(
         error.to_string().contains("did not answer in time"),
@@ -81,10 +70,8 @@ async fn a_token_endpoint_that_never_answers_is_cut_off_by_the_exchange_timeout(
 
 #[tokio::test]
 async fn an_oversized_token_answer_is_refused() {
-    let oauth = ScriptedServer::start(|_, _| {
-        Reply::json(200, &json!({"access_token": "x".repeat(200_000)}))
-    })
-    .await;
+    let oauth =
+        ScriptedServer::always(Reply::json(200, &token_answer(&"x".repeat(200_000), 3600))).await;
     let api = conversation_api().await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
 
@@ -176,21 +163,10 @@ async fn a_rotated_refresh_token_is_kept_and_stored_when_its_caller_is_cancelled
 
 #[tokio::test]
 async fn a_token_endpoint_redirect_is_refused_and_the_secrets_stay_home() {
-    let elsewhere = ScriptedServer::start(|_, _| {
-        Reply::json(200, &json!({"access_token": "stolen", "expires_in": 3600}))
-    })
-    .await;
-    // Same machine, another host name: `localhost` instead of 127.0.0.1.
-    let target = format!(
-        "{}/collect?keep=all",
-        elsewhere.base_url().replace("127.0.0.1", "localhost")
-    );
+    let elsewhere = ScriptedServer::always(Reply::json(200, &token_answer("stolen", 3600))).await;
+    let target = format!("{}/collect?keep=all", elsewhere.other_host_url());
     for status in [301, 302, 307, 308] {
-        let location = target.clone();
-        let oauth = ScriptedServer::start(move |_, _| {
-            Reply::text(status, "moved").header("location", &location)
-        })
-        .await;
+        let oauth = ScriptedServer::redirecting(status, &target).await;
         let api = conversation_api().await;
         let client = api_client(&api.base_url(), provider(&oauth.base_url()));
 

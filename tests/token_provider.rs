@@ -6,14 +6,23 @@ mod common;
 use std::{sync::atomic::Ordering, time::Duration};
 
 use common::{
-    oauth::{CLIENT_SECRET, REFRESH_TOKEN, api_client, conversation_api, provider, token_endpoint},
+    conversation,
+    oauth::{
+        CLIENT_SECRET, REFRESH_TOKEN, api_client, conversation_api, provider, token_answer,
+        token_endpoint,
+    },
     scripted::{Reply, ScriptedServer},
 };
 use httpmock::{Method, MockServer};
 use serde_json::json;
 use ultracart_conversation::{
-    Client, Error, StaticToken, StatusCode, types::ConversationStartRequest,
+    Client, Error, StaticToken, StatusCode, mock::MockServerExt, types::ConversationStartRequest,
 };
+
+/// An API that refuses every token.
+async fn refusing_api() -> ScriptedServer {
+    ScriptedServer::always(Reply::json(401, &common::error_body(401, "No.", "refused"))).await
+}
 
 #[tokio::test]
 async fn the_exchange_sends_the_standard_form_fields() {
@@ -27,19 +36,17 @@ async fn the_exchange_sends_the_standard_form_fields() {
                 .form_urlencoded_tuple("refresh_token", REFRESH_TOKEN)
                 .form_urlencoded_tuple("client_id", "app-id")
                 .form_urlencoded_tuple("client_secret", CLIENT_SECRET);
-            then.status(200)
-                .json_body(json!({"access_token": "access-A", "expires_in": 3600}));
+            then.status(200).json_body(token_answer("access-A", 3600));
         })
         .await;
     let api = MockServer::start_async().await;
-    let call = api
-        .mock_async(|when, then| {
-            when.header("authorization", "Bearer access-A")
-                .header_missing("x-ultracart-simple-key");
-            then.status(200)
-                .json_body(json!({"conversation_uuid": "c-1"}));
-        })
-        .await;
+    let call = api.get_conversation(|when, then| {
+        when.conversation_uuid("c-1")
+            .into_inner()
+            .header("authorization", "Bearer access-A")
+            .header_missing("x-ultracart-simple-key");
+        then.ok(&conversation("c-1"));
+    });
 
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
     client.get_conversation("c-1").await.unwrap();
@@ -54,7 +61,7 @@ async fn concurrent_requests_share_one_refresh() {
     let (oauth, issued) = token_endpoint(3600, Duration::from_millis(100)).await;
     let api = ScriptedServer::start(|request, _| {
         assert_eq!(request.header("authorization"), Some("Bearer access-1"));
-        Reply::json(200, &json!({"conversation_uuid": "c"}))
+        Reply::json(200, &conversation("c"))
     })
     .await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
@@ -104,7 +111,7 @@ async fn a_401_gets_one_fresh_token_and_one_more_try_even_for_start() {
         Some("Bearer access-1") => {
             Reply::json(401, &common::error_body(401, "Expired.", "token expired"))
         }
-        _ => Reply::json(200, &json!({"conversation_uuid": "c-new"})),
+        _ => Reply::json(200, &common::started("c-new")),
     })
     .await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
@@ -122,9 +129,7 @@ async fn a_401_gets_one_fresh_token_and_one_more_try_even_for_start() {
 #[tokio::test]
 async fn a_token_that_keeps_being_refused_is_retried_only_once() {
     let (oauth, issued) = token_endpoint(3600, Duration::ZERO).await;
-    let api =
-        ScriptedServer::start(|_, _| Reply::json(401, &common::error_body(401, "No.", "refused")))
-            .await;
+    let api = refusing_api().await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
 
     let error = client.get_conversation("c").await.unwrap_err();
@@ -136,9 +141,7 @@ async fn a_token_that_keeps_being_refused_is_retried_only_once() {
 
 #[tokio::test]
 async fn a_static_token_is_not_retried_after_a_401() {
-    let api =
-        ScriptedServer::start(|_, _| Reply::json(401, &common::error_body(401, "No.", "refused")))
-            .await;
+    let api = refusing_api().await;
     let client = Client::builder()
         .token_provider(StaticToken::new("static-access"))
         .base_url(api.base_url())
@@ -157,12 +160,10 @@ async fn a_static_token_is_not_retried_after_a_401() {
 
 #[tokio::test]
 async fn a_refused_refresh_is_a_typed_error_without_secrets_and_no_api_call() {
-    let oauth = ScriptedServer::start(|_, _| {
-        Reply::json(
-            400,
-            &json!({"error": "invalid_grant", "error_description": "refresh token revoked"}),
-        )
-    })
+    let oauth = ScriptedServer::always(Reply::json(
+        400,
+        &json!({"error": "invalid_grant", "error_description": "refresh token revoked"}),
+    ))
     .await;
     let api = conversation_api().await;
     let client = api_client(&api.base_url(), provider(&oauth.base_url()));
@@ -184,16 +185,8 @@ async fn a_refused_refresh_is_a_typed_error_without_secrets_and_no_api_call() {
 
 #[tokio::test]
 async fn an_unreachable_token_endpoint_fails_the_raw_client_too() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let api = conversation_api().await;
-    let client = api_client(
-        &api.base_url(),
-        provider(&format!("http://127.0.0.1:{port}")),
-    );
+    let client = api_client(&api.base_url(), provider(&common::dead_base_url()));
 
     let facade = client.join_conversation("c").await.unwrap_err();
     let raw = client

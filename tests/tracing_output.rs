@@ -10,13 +10,16 @@ use std::{
 };
 
 use common::{
-    AGENT_JWT, API_KEY, OAUTH_TOKEN, builder_at,
+    AGENT_JWT, API_KEY, OAUTH_TOKEN, client_at,
     scripted::{Reply, ScriptedServer},
 };
 use futures::TryStreamExt;
 use serde_json::json;
 use tracing_subscriber::fmt::{MakeWriter, format::FmtSpan};
-use ultracart_conversation::{Client, types::ConversationStartRequest};
+use ultracart_conversation::{
+    Client,
+    types::{self, ConversationStartRequest},
+};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -68,26 +71,36 @@ fn service() -> impl Fn(&common::scripted::Received, usize) -> Reply + Send + Sy
             return Reply::text(503, "busy");
         }
         match (request.method.as_str(), request.path.as_str()) {
-            ("PUT", "/conversation/agent/auth") => Reply::json(200, &json!({"jwt": AGENT_JWT})),
+            ("PUT", "/conversation/agent/auth") => {
+                Reply::json(200, &common::agent_auth(AGENT_JWT, None))
+            }
             ("GET", "/conversation/conversations") => {
-                Reply::json(200, &common::summaries_page(0, 3, 200, Some(3), false))
+                Reply::json(200, &common::Page::new(0, 3).total(3).build())
             }
             ("PUT", "/conversation/conversations") => {
                 Reply::json(500, &common::error_body(500, "x", "y"))
             }
-            ("GET", "/conversation/upload_url/png") => Reply::json(
-                200,
-                &json!({
-                    "conversation_multimedia_upload_url": {"key": "k", "url": "https://up.test/k?sig=1"}
-                }),
-            ),
+            ("GET", "/conversation/upload_url/png") => {
+                Reply::json(200, &common::upload_url("k", "https://up.test/k?sig=1"))
+            }
+            // A date of the wrong type: the decode error must not echo the body.
             ("GET", "/conversation/conversations/bad") => Reply::json(
                 200,
                 &json!({"messages": [{"body": MESSAGE_BODY, "message_dts": true}]}),
             ),
-            ("GET", _) => Reply::json(200, &json!({"messages": [{"body": MESSAGE_BODY}]})),
+            ("GET", _) => Reply::json(200, &conversation_saying(MESSAGE_BODY)),
             _ => Reply::text(204, ""),
         }
+    }
+}
+
+fn conversation_saying(body: &str) -> types::Conversation {
+    types::Conversation {
+        messages: Some(vec![types::ConversationMessage {
+            body: Some(body.into()),
+            ..Default::default()
+        }]),
+        ..Default::default()
     }
 }
 
@@ -111,7 +124,7 @@ async fn every_call_and_failure_path_traces_no_secret_and_no_body() {
     let server = ScriptedServer::start(service()).await;
     let (captured, _guard) = capture();
 
-    let key_client = builder_at(server.base_url()).build().unwrap();
+    let key_client = client_at(server.base_url());
     exercise(&key_client).await;
     let token_client = Client::builder()
         .bearer_token(OAUTH_TOKEN)
@@ -137,16 +150,15 @@ async fn every_call_and_failure_path_traces_no_secret_and_no_body() {
 
 #[tokio::test]
 async fn a_call_has_one_span_with_its_operation_attempts_and_status() {
-    let server = ScriptedServer::start(|_, n| match n {
-        0 => Reply::text(503, "busy"),
-        _ => Reply::json(200, &json!({"conversation_uuid": "c-1"})),
-    })
+    let server = ScriptedServer::recovering(
+        1,
+        Reply::text(503, "busy"),
+        Reply::json(200, &common::conversation("c-1")),
+    )
     .await;
     let (captured, _guard) = capture();
 
-    builder_at(server.base_url())
-        .build()
-        .unwrap()
+    client_at(server.base_url())
         .get_conversation("c-1")
         .await
         .unwrap();

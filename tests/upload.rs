@@ -3,26 +3,26 @@
 mod common;
 
 use httpmock::{Method, MockServer};
-use serde_json::json;
-use ultracart_conversation::{Client, Error, StatusCode};
+use ultracart_conversation::{
+    Client, Error, StatusCode, mock::MockServerExt, types::ConversationMultimediaUploadUrlResponse,
+};
 
 const SIGNATURE: &str = "X-Amz-Signature=5ec4e7TOPSECRET";
 
-/// UltraCart hands out a presigned URL on the same mock server.
-async fn upload_url_mock(server: &MockServer, extension: &str) {
-    let url = format!(
-        "{}/storage/merchant/DEMO/file-1.{extension}?{SIGNATURE}",
-        server.base_url()
-    );
+/// A server where UltraCart hands out a presigned URL for `extension`
+/// on the same server.
+async fn upload_server(extension: &str) -> MockServer {
+    let server = MockServer::start_async().await;
+    let key = format!("merchant/DEMO/file-1.{extension}");
+    let url = format!("{}/storage/{key}?{SIGNATURE}", server.base_url());
+    server.get_conversation_multimedia_upload_url(|when, then| {
+        when.extension(extension);
+        then.ok(&ConversationMultimediaUploadUrlResponse {
+            success: Some(true),
+            ..common::upload_url(&key, &url)
+        });
+    });
     server
-        .mock_async(|when, then| {
-            when.method(Method::GET).path(format!("/conversation/upload_url/{extension}"));
-            then.status(200).json_body(json!({
-                "conversation_multimedia_upload_url": {"key": format!("merchant/DEMO/file-1.{extension}"), "url": url},
-                "success": true
-            }));
-        })
-        .await;
 }
 
 fn storage_when(when: httpmock::When, extension: &str) -> httpmock::When {
@@ -36,8 +36,7 @@ fn storage_when(when: httpmock::When, extension: &str) -> httpmock::When {
 
 #[tokio::test]
 async fn bytes_go_to_the_presigned_url_without_ultracart_headers() {
-    let server = MockServer::start_async().await;
-    upload_url_mock(&server, "png").await;
+    let server = upload_server("png").await;
     let png: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
     let expected = png.clone();
     let storage = server
@@ -61,8 +60,7 @@ async fn bytes_go_to_the_presigned_url_without_ultracart_headers() {
 
 #[tokio::test]
 async fn a_bearer_client_does_not_send_its_token_to_storage_either() {
-    let server = MockServer::start_async().await;
-    upload_url_mock(&server, "jpg").await;
+    let server = upload_server("jpg").await;
     let storage = server
         .mock_async(|when, then| {
             storage_when(when, "jpg").header("content-type", "image/jpeg");
@@ -85,8 +83,7 @@ async fn a_bearer_client_does_not_send_its_token_to_storage_either() {
 
 #[tokio::test]
 async fn a_file_is_streamed_with_its_length() {
-    let server = MockServer::start_async().await;
-    upload_url_mock(&server, "mp4").await;
+    let server = upload_server("mp4").await;
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     let path =
         std::env::temp_dir().join(format!("ultracart-upload-test-{}.mp4", std::process::id()));
@@ -112,8 +109,7 @@ async fn a_file_is_streamed_with_its_length() {
 
 #[tokio::test]
 async fn a_refused_upload_reports_the_storage_status_and_an_excerpt_but_not_the_signature() {
-    let server = MockServer::start_async().await;
-    upload_url_mock(&server, "gif").await;
+    let server = upload_server("gif").await;
     server
         .mock_async(|when, then| {
             storage_when(when, "gif");
@@ -141,8 +137,7 @@ async fn a_refused_upload_reports_the_storage_status_and_an_excerpt_but_not_the_
 
 #[tokio::test]
 async fn a_storage_outage_is_retried_and_then_reported() {
-    let server = MockServer::start_async().await;
-    upload_url_mock(&server, "pdf").await;
+    let server = upload_server("pdf").await;
     let storage = server
         .mock_async(|when, then| {
             storage_when(when, "pdf");
@@ -163,12 +158,13 @@ async fn a_storage_outage_is_retried_and_then_reported() {
 #[tokio::test]
 async fn an_answer_without_a_url_is_an_upload_error() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.path("/conversation/upload_url/png");
-            then.status(200).json_body(json!({"success": true}));
-        })
-        .await;
+    server.get_conversation_multimedia_upload_url(|when, then| {
+        when.extension("png");
+        then.ok(&ConversationMultimediaUploadUrlResponse {
+            success: Some(true),
+            ..Default::default()
+        });
+    });
 
     let error = common::client(&server)
         .upload_multimedia("png", vec![1u8])
@@ -184,20 +180,11 @@ async fn an_answer_without_a_url_is_an_upload_error() {
 #[tokio::test]
 async fn an_unreachable_storage_host_gives_a_transport_error_without_the_signature() {
     let server = MockServer::start_async().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    server
-        .mock_async(|when, then| {
-            when.path("/conversation/upload_url/png");
-            then.status(200)
-                .json_body(json!({"conversation_multimedia_upload_url": {
-                    "key": "k", "url": format!("http://127.0.0.1:{port}/k?{SIGNATURE}")
-                }}));
-        })
-        .await;
+    let unreachable = format!("{}/k?{SIGNATURE}", common::dead_base_url());
+    server.get_conversation_multimedia_upload_url(|when, then| {
+        when.extension("png");
+        then.ok(&common::upload_url("k", &unreachable));
+    });
 
     let error = common::builder(&server)
         .max_retries(0)

@@ -1,14 +1,16 @@
-//! Shared helpers for the integration tests: local servers and a
-//! client pointed at it.
+//! Shared helpers for the integration tests: local servers, the answers
+//! they give, and a client pointed at them.
 #![allow(dead_code)]
 
+pub mod bodies;
 pub mod oauth;
 pub mod scripted;
+
+pub use bodies::*;
 
 use std::time::Duration;
 
 use httpmock::MockServer;
-use serde_json::{Value, json};
 use ultracart_conversation::{Client, ClientBuilder, RetryPolicy};
 
 /// Secrets the redaction tests look for in every output.
@@ -37,50 +39,31 @@ pub fn client(server: &MockServer) -> Client {
     builder(server).build().expect("test client builds")
 }
 
-/// UltraCart's error envelope.
-pub fn error_body(code: u16, user: &str, developer: &str) -> Value {
-    json!({
-        "error": {
-            "developer_message": developer,
-            "error_code": code.to_string(),
-            "more_info": "https://www.ultracart.com/api/",
-            "object_id": "obj-42",
-            "user_message": user
-        },
-        "metadata": {"payload_name": "error"},
-        "success": false
-    })
+/// A client of the server at `base_url`, with the test key and fast retries.
+pub fn client_at(base_url: impl Into<String>) -> Client {
+    builder_at(base_url).build().expect("test client builds")
 }
 
-/// A page of `count` summaries starting at `offset`, with paging metadata.
-pub fn summaries_page(
-    offset: usize,
-    count: usize,
-    limit: usize,
-    total: Option<usize>,
-    more: bool,
-) -> Value {
-    let conversations: Vec<Value> = (offset..offset + count)
-        .map(|i| {
-            json!({
-                "conversation_uuid": format!("conv-{i:06}"),
-                "conversation_arn": format!("arn:conversation:{i}"),
-                "merchant_id": "DEMO",
-                "message_count": (i % 17) as i32,
-                "unread_messages": i % 2 == 0,
-                "last_message_dts": "2022-07-18T10:15:30-04:00",
-                "last_conversation_message_body": format!("message {i}")
-            })
-        })
-        .collect();
-    json!({
-        "conversations": conversations,
-        "metadata": {"result_set": {
-            "count": count, "limit": limit, "more": more,
-            "next_offset": offset + count, "offset": offset, "total_records": total
-        }},
-        "success": true
-    })
+/// The base URL of a port on this machine that nothing listens on.
+pub fn dead_base_url() -> String {
+    // Bind, then drop, to find a port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Awaits `call`, which must fail within `limit`, and returns its error.
+pub async fn fails_within<T: std::fmt::Debug>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, ultracart_conversation::Error>>,
+) -> ultracart_conversation::Error {
+    let started = std::time::Instant::now();
+    let error = call.await.unwrap_err();
+    assert!(started.elapsed() < limit, "waited {:?}", started.elapsed());
+    error
 }
 
 /// Runs `call` on `tasks` clones of `client` at once, each in its own task,

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use serde_json::json;
+use serde_json::{Value, json};
 use ultracart_conversation::{Client, RefreshTokenProvider};
 
 use super::scripted::{Reply, ScriptedServer};
@@ -20,6 +20,17 @@ pub fn provider(server_url: &str) -> RefreshTokenProvider {
     RefreshTokenProvider::new("app-id", CLIENT_SECRET, REFRESH_TOKEN)
         .with_token_url(&format!("{server_url}/oauth/token"))
         .unwrap()
+}
+
+/// A token endpoint's answer: a bearer `access_token` that lasts
+/// `expires_in` seconds. OAuth's, not UltraCart's, so no model of the
+/// crate describes it.
+pub fn token_answer(access_token: &str, expires_in: u64) -> Value {
+    json!({
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": expires_in
+    })
 }
 
 /// A token endpoint that hands out `access-1`, `access-2`, … with rotated
@@ -34,16 +45,9 @@ pub async fn token_endpoint(
         assert_eq!(request.method, "POST");
         assert_eq!(request.path, "/oauth/token");
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        Reply::json(
-            200,
-            &json!({
-                "access_token": format!("access-{n}"),
-                "token_type": "bearer",
-                "expires_in": expires_in,
-                "refresh_token": format!("refresh-rotated-{n}")
-            }),
-        )
-        .delay(delay)
+        let mut answer = token_answer(&format!("access-{n}"), expires_in);
+        answer["refresh_token"] = format!("refresh-rotated-{n}").into();
+        Reply::json(200, &answer).delay(delay)
     })
     .await;
     (server, issued)
@@ -62,5 +66,5 @@ pub fn api_client(api: &str, provider: RefreshTokenProvider) -> Client {
 
 /// An API that answers every request with one conversation.
 pub async fn conversation_api() -> ScriptedServer {
-    ScriptedServer::start(|_, _| Reply::json(200, &json!({"conversation_uuid": "c"}))).await
+    ScriptedServer::always(Reply::json(200, &super::conversation("c"))).await
 }

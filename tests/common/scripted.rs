@@ -11,11 +11,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::Value;
+use serde::Serialize;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
 };
+
+use super::Page;
 
 /// What the server received.
 #[derive(Clone, Debug)]
@@ -36,6 +38,11 @@ impl Received {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A query parameter read as a number.
+    pub fn query_number(&self, name: &str) -> Option<usize> {
+        self.query(name)?.parse().ok()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -54,7 +61,9 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn json(status: u16, body: &Value) -> Self {
+    /// `body` as JSON: a model, or a `serde_json::Value` for a body no
+    /// model can express.
+    pub fn json(status: u16, body: &impl Serialize) -> Self {
         Self {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -117,8 +126,37 @@ impl ScriptedServer {
         Self { addr, stats }
     }
 
+    /// A server that gives every request the same answer.
+    pub async fn always(reply: Reply) -> Self {
+        Self::start(move |_, _| reply.clone()).await
+    }
+
+    /// A server that answers the first `failures` requests with `failure`
+    /// and every later one with `success`.
+    pub async fn recovering(failures: usize, failure: Reply, success: Reply) -> Self {
+        Self::start(move |_, n| {
+            if n < failures {
+                failure.clone()
+            } else {
+                success.clone()
+            }
+        })
+        .await
+    }
+
+    /// A server that redirects every request to `location`.
+    pub async fn redirecting(status: u16, location: &str) -> Self {
+        Self::always(Reply::text(status, "moved").header("location", location)).await
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The same server reached under another host name (`localhost`
+    /// instead of 127.0.0.1): for what must never be sent to another host.
+    pub fn other_host_url(&self) -> String {
+        self.base_url().replace("127.0.0.1", "localhost")
     }
 
     pub fn requests(&self) -> usize {
@@ -269,6 +307,18 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
     })
 }
 
+/// The page of a listing of `total` summaries that `request` asks for,
+/// honouring `_limit` (default 100) and `_offset`, with `total_records`.
+pub fn page_for(request: &Received, total: usize) -> Page {
+    let limit = request.query_number("_limit").unwrap_or(100);
+    let offset = request.query_number("_offset").unwrap_or(0);
+    let count = total.saturating_sub(offset).min(limit);
+    Page::new(offset, count)
+        .limit(limit)
+        .total(total)
+        .more(offset + count < total)
+}
+
 /// Answers `getConversations` from `total` summaries, honouring `_limit`
 /// and `_offset`; `total_records` is sent only when `send_total`.
 pub fn listing(
@@ -277,17 +327,7 @@ pub fn listing(
     delay: Duration,
 ) -> impl Fn(&Received, usize) -> Reply + Send + Sync + 'static {
     move |request, _| {
-        let limit: usize = request
-            .query("_limit")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100);
-        let offset: usize = request
-            .query("_offset")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let count = total.saturating_sub(offset).min(limit);
-        let more = offset + count < total;
-        let page = super::summaries_page(offset, count, limit, send_total.then_some(total), more);
-        Reply::json(200, &page).delay(delay)
+        let page = page_for(request, total).total_if(send_total, total);
+        Reply::json(200, &page.build()).delay(delay)
     }
 }
