@@ -131,6 +131,19 @@ impl Client {
         &self.inner.raw
     }
 
+    /// How the client paces itself right now: the pace it learned from
+    /// UltraCart's 429s, and whether a `Retry-After` holds requests back.
+    /// Shared by every clone.
+    ///
+    /// ```
+    /// let client = ultracart_conversation::Client::builder().api_key("k").build()?;
+    /// assert_eq!(client.pacing().throttled(), 0);
+    /// # Ok::<(), ultracart_conversation::Error>(())
+    /// ```
+    pub fn pacing(&self) -> crate::PacingState {
+        self.pipeline().pacing()
+    }
+
     /// The base URL requests go to, without a trailing slash.
     ///
     /// ```

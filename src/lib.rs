@@ -93,7 +93,7 @@ pub use config::{
     ENV_OAUTH_TOKEN,
 };
 pub use error::{BodyExcerpt, BoxError, Error};
-pub use http::{Pipeline, RateLimit, RetryPolicy};
+pub use http::{PacingState, Pipeline, RateLimit, RetryPolicy};
 pub use reqwest::{self, StatusCode};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use timestamp::Timestamp;

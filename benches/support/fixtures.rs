@@ -40,24 +40,32 @@ pub fn conversation() -> Vec<u8> {
 }
 
 /// `PAGE_SIZE` summaries, each already serialized, so a page of any length
-/// is a slice of one buffer.
+/// is a slice of one buffer, with each uuid's last 12 digits set to the
+/// page's offset: every conversation of a listing is distinct, as a real
+/// inbox's are, and the listing's de-duplication sees real work.
 pub struct Summaries {
     bytes: Vec<u8>,
     /// `ends[i]` is where summary `i` ends (exclusive), before its comma.
     ends: Vec<usize>,
+    /// Where the last 12 digits of summary `i`'s uuid start, within it.
+    uuid_tails: Vec<usize>,
 }
+
+/// The part of every uuid that a page replaces with its offset.
+const UUID_TAIL: &str = "123456789abc";
 
 impl Summaries {
     pub fn new() -> Self {
         let mut bytes = Vec::new();
         let mut ends = Vec::with_capacity(PAGE_SIZE);
+        let mut uuid_tails = Vec::with_capacity(PAGE_SIZE);
         for i in 0..PAGE_SIZE {
             if i > 0 {
                 bytes.push(b',');
             }
             let summary = json!({
                 "conversation_arn": format!("arn:uc:conversation/{i:08x}"),
-                "conversation_uuid": format!("{i:08x}-1b2c-4d5e-8f90-123456789abc"),
+                "conversation_uuid": format!("{i:08x}-1b2c-4d5e-8f90-{UUID_TAIL}"),
                 "last_conversation_message_body": "Hi! I ordered a blue widget last week and it still has not shipped. Can you help?",
                 "last_conversation_participant_arn": "arn:uc:conversation:participant/customer",
                 "last_conversation_participant_name": "Ann Lee",
@@ -66,10 +74,20 @@ impl Summaries {
                 "message_count": (i % 40) + 1,
                 "unread_messages": i % 3 == 0
             });
+            let start = bytes.len();
             bytes.extend(serde_json::to_vec(&summary).unwrap_or_default());
+            let tail = bytes[start..]
+                .windows(UUID_TAIL.len())
+                .position(|w| w == UUID_TAIL.as_bytes())
+                .unwrap_or(0);
+            uuid_tails.push(tail);
             ends.push(bytes.len());
         }
-        Self { bytes, ends }
+        Self {
+            bytes,
+            ends,
+            uuid_tails,
+        }
     }
 
     /// A `getConversations` body for `offset`/`limit` of `total` records.
@@ -82,7 +100,14 @@ impl Summaries {
         };
         let mut body = Vec::with_capacity(items.len() + 256);
         body.extend_from_slice(b"{\"conversations\":[");
+        let items_start = body.len();
         body.extend_from_slice(items);
+        let tail = format!("{:012x}", offset % (1 << 48));
+        for i in 0..count {
+            let summary_start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+            let at = items_start + summary_start + self.uuid_tails[i];
+            body[at..at + UUID_TAIL.len()].copy_from_slice(tail.as_bytes());
+        }
         let more = offset + count < total;
         body.extend_from_slice(
             format!(

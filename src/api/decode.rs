@@ -56,10 +56,11 @@ pub(crate) fn enveloped<T: Model>(
 ) -> Result<Enveloped<T>, Error> {
     let status = answer.status;
     let body = success_body(answer)?;
+    // The top level only, each value left unparsed: one quick pass.
     let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(body)
         .map_err(|e| decode_failure::<BTreeMap<String, IgnoredAny>>(status, body, body, "", e))?;
     if let Some(inner) = fields.get(payload).filter(|raw| raw.get() != "null") {
-        let facts = envelope_facts(status, body)?;
+        let facts = envelope_facts(status, &fields, body)?;
         let inner = inner.get().as_bytes();
         let value: T = typed(status, inner, body, payload)?;
         if value == T::default() {
@@ -67,9 +68,10 @@ pub(crate) fn enveloped<T: Model>(
         }
         return Ok(Enveloped::new(value, AnswerShape::Envelope, facts));
     }
-    let known = known_fields::<T>();
-    if fields.keys().any(|key| known.contains(key)) {
-        let value = typed(status, body, body, "")?;
+    let value: T = typed(status, body, body, "")?;
+    // An empty model is fine only if the answer named at least one of its
+    // fields (all of them null).
+    if value != T::default() || fields.keys().any(|key| known_fields::<T>().contains(key)) {
         return Ok(Enveloped::new(
             value,
             AnswerShape::Bare,
@@ -82,15 +84,34 @@ pub(crate) fn enveloped<T: Model>(
     {
         // An envelope without its payload: a failure it describes, or
         // nothing usable.
-        envelope_facts(status, body)?;
+        envelope_facts(status, &fields, body)?;
     }
     Err(unrecognized::<T>(status, fields.into_keys().collect()))
 }
 
-/// An envelope's own fields; one that says it failed is an [`Error::Api`]
-/// whatever its HTTP status.
-fn envelope_facts(status: StatusCode, body: &[u8]) -> Result<types::ErrorResponse, Error> {
-    let facts: types::ErrorResponse = typed(status, body, body, "")?;
+/// An envelope's own fields, read from their unparsed values; an envelope
+/// that says it failed is an [`Error::Api`] whatever its HTTP status.
+fn envelope_facts(
+    status: StatusCode,
+    fields: &BTreeMap<String, &RawValue>,
+    body: &[u8],
+) -> Result<types::ErrorResponse, Error> {
+    // Only the envelope's four fields, as a JSON object of their own, so
+    // that the payload is not decoded twice.
+    let mut own = String::from("{");
+    for name in ENVELOPE_FIELDS {
+        if let Some(value) = fields.get(name) {
+            if own.len() > 1 {
+                own.push(',');
+            }
+            own.push('"');
+            own.push_str(name);
+            own.push_str("\":");
+            own.push_str(value.get());
+        }
+    }
+    own.push('}');
+    let facts: types::ErrorResponse = typed(status, own.as_bytes(), body, "")?;
     if facts.success == Some(false) || (facts.error.is_some() && facts.success != Some(true)) {
         return Err(Error::Api {
             status,

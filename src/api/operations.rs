@@ -4,7 +4,11 @@
 //! sends it through the pipeline and reads the answer ([`super::decode`]).
 
 use super::{decode, enveloped::Enveloped, validate};
-use crate::{Client, Error, http::ops, types};
+use crate::{
+    Client, Error,
+    http::{Answer, ops},
+    types,
+};
 
 impl Client {
     /// Gets a JWT that authorizes an agent's websocket connection
@@ -145,14 +149,23 @@ impl Client {
         limit: u32,
         offset: u32,
     ) -> Result<types::ConversationsResponse, Error> {
+        decode::model(&self.conversations_answer(limit, offset).await?)
+    }
+
+    /// `getConversations`' answer, not yet decoded, for a listing that
+    /// decodes one page while the next is fetched.
+    pub(crate) async fn conversations_answer(
+        &self,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Answer, Error> {
         let limit = validate::page_limit(limit)?;
         let offset = validate::offset(offset)?;
         let op = &ops::GET_CONVERSATIONS;
         let request = self
             .request(op, &[])
             .query(&[("_limit", limit), ("_offset", offset)]);
-        let answer = self.send(op, request).await?;
-        decode::model(&answer)
+        self.send(op, request).await
     }
 
     /// Joins a conversation as the authenticated agent

@@ -164,6 +164,17 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// A 429's `Retry-After` (or the pace learned from 429s) holds every
+    /// request of the client back for longer than it waits for a retry
+    /// ([`max_retry_wait`](crate::ClientBuilder::max_retry_wait)), so the
+    /// call was refused without a request.
+    #[error("UltraCart asked the client to wait {retry_after:?} before its next request")]
+    #[non_exhaustive]
+    RateLimited {
+        /// How long is left to wait.
+        retry_after: Duration,
+    },
+
     /// The whole call, retries and waits included, took longer than
     /// [`call_timeout`](crate::ClientBuilder::call_timeout).
     #[error("the call did not finish within its {limit:?} time limit")]
@@ -431,6 +442,7 @@ impl Error {
             Self::Api { retry_after, .. } | Self::UnexpectedStatus { retry_after, .. } => {
                 *retry_after
             }
+            Self::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -444,7 +456,8 @@ impl Error {
     /// # }
     /// ```
     pub fn is_rate_limited(&self) -> bool {
-        self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+        matches!(self, Self::RateLimited { .. })
+            || self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
     /// Whether a timeout ended the call: one attempt's, the whole call's, or
@@ -502,7 +515,10 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Timeout { .. } | Self::Transport { .. } | Self::CallTimeout { .. } => true,
+            Self::Timeout { .. }
+            | Self::Transport { .. }
+            | Self::CallTimeout { .. }
+            | Self::RateLimited { .. } => true,
             Self::Api { status, .. } | Self::UnexpectedStatus { status, .. } => {
                 crate::http::retry::is_transient_status(*status)
             }

@@ -23,7 +23,7 @@ pub(crate) type Attempted = Result<Answer, reqwest::Error>;
 /// went away, and a slot freed early would let the next request overlap it.
 pub(crate) async fn send(
     gate: &Arc<Semaphore>,
-    pacing: &Pacing,
+    pacing: &Arc<Pacing>,
     http: &reqwest::Client,
     request: reqwest::Request,
     limit: usize,
@@ -31,12 +31,18 @@ pub(crate) async fn send(
     // The semaphore is never closed, so acquiring cannot fail; if it ever
     // were, requests would go out ungated rather than fail.
     let permit = gate.clone().acquire_owned().await.ok();
-    pacing.wait_turn().await;
+    let ticket = pacing.wait_turn().await;
     let http = http.clone();
+    let pacing = Arc::clone(pacing);
     let attempt = tokio::spawn(
         async move {
             let answer = send_and_read(&http, request, limit).await;
             drop(permit);
+            // Here, not in the caller: a cancelled caller's request still
+            // teaches the client its pace.
+            if let Ok(answer) = &answer {
+                pacing.answered(ticket, answer.status, answer.retry_after());
+            }
             answer
         }
         .in_current_span(),

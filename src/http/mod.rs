@@ -18,7 +18,7 @@ pub(crate) mod retry;
 pub(crate) use answer::{Answer, Body};
 pub(crate) use attempt::read_capped;
 pub(crate) use operation::{Operation, Repeat, ops};
-pub use pacing::RateLimit;
+pub use pacing::{PacingState, RateLimit};
 pub(crate) use pipeline::HttpSettings;
 pub use pipeline::Pipeline;
 pub use retry::RetryPolicy;

@@ -14,7 +14,7 @@ use super::{
     answer::{Answer, Body},
     attempt::{self, Attempted},
     operation::Operation,
-    pacing::{Pacing, RateLimit},
+    pacing::{Pacing, PacingState, RateLimit},
     retry::{self, Outcome, RetryPolicy, Tried},
 };
 use crate::{Error, StatusCode, auth::Auth};
@@ -45,7 +45,7 @@ pub struct Pipeline {
     settings: HttpSettings,
     max_in_flight: usize,
     gate: Arc<Semaphore>,
-    pacing: Pacing,
+    pacing: Arc<Pacing>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -76,12 +76,27 @@ impl Pipeline {
             settings,
             max_in_flight,
             gate: Arc::new(Semaphore::new(max_in_flight)),
-            pacing: Pacing::new(rate_limit),
+            pacing: Arc::new(Pacing::new(rate_limit)),
         }
     }
 
     pub(crate) fn settings(&self) -> &HttpSettings {
         &self.settings
+    }
+
+    pub(crate) fn pacing(&self) -> PacingState {
+        self.pacing.state()
+    }
+
+    /// Refuses a call at once while a 429's `Retry-After`, or the pace
+    /// learned from 429s, would hold it back for longer than the client
+    /// waits for a retry.
+    pub(crate) fn check_not_paused(&self) -> Result<(), Error> {
+        let delay = self.pacing.delay_ahead();
+        if delay > self.settings.retry.max_retry_wait() {
+            return Err(Error::RateLimited { retry_after: delay });
+        }
+        Ok(())
     }
 
     /// One facade call: prepares `request`, sends it with retries, and
@@ -93,6 +108,7 @@ impl Pipeline {
         operation: &Operation,
     ) -> Result<Answer, Error> {
         let call = async {
+            self.check_not_paused()?;
             self.prepare(&mut request).await?;
             self.execute(http, request, operation)
                 .await

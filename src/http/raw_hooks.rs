@@ -50,7 +50,11 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
                 .map_err(|e| progenitor_client::Error::InvalidRequest(e.to_string()))?;
         }
         request.headers_mut().remove(PROGENITOR_VERSION_HEADER);
-        self.inner()
+        let pipeline = self.inner();
+        pipeline
+            .check_not_paused()
+            .map_err(|e| progenitor_client::Error::Custom(report(&e)))?;
+        pipeline
             .prepare(request)
             .await
             .map_err(|e| progenitor_client::Error::Custom(report(&e)))

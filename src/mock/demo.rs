@@ -8,6 +8,7 @@ use std::{
 use httpmock::MockServer;
 
 use super::{
+    live::{Churn, LeakyBucket},
     routes,
     state::{Shared, State, lock},
 };
@@ -136,6 +137,8 @@ impl DemoServer {
         DemoServerBuilder {
             conversations: Self::DEFAULT_CONVERSATIONS,
             shape: AnswerShape::Envelope,
+            churn: None,
+            bucket: None,
         }
     }
 
@@ -285,6 +288,36 @@ impl DemoServer {
     pub fn request_count(&self) -> usize {
         lock(&self.state).requests()
     }
+
+    /// How many requests the rate limiter answered with 429 (see
+    /// [`DemoServerBuilder::rate_limiter`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// let demo = ultracart_conversation::mock::DemoServer::builder().rate_limiter(100, 100.0).start().await;
+    /// demo.client()?.get_conversations(10, 0).await?;
+    /// assert_eq!(demo.throttled_count(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn throttled_count(&self) -> usize {
+        lock(&self.state).throttled()
+    }
+
+    /// Replaces the rate limiter (`None`: none), as when UltraCart raises
+    /// an account's limits. The new bucket starts empty.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let demo = ultracart_conversation::mock::DemoServer::builder().rate_limiter(5, 20.0).start().await;
+    /// demo.set_rate_limiter(Some((50, 200.0)));
+    /// # }
+    /// ```
+    pub fn set_rate_limiter(&self, limiter: Option<(u32, f64)>) {
+        lock(&self.state).bucket =
+            limiter.map(|(capacity, per_second)| LeakyBucket::new(capacity, per_second));
+    }
 }
 
 /// Configures a [`DemoServer`]; start from [`DemoServer::builder`].
@@ -303,6 +336,8 @@ impl DemoServer {
 pub struct DemoServerBuilder {
     conversations: usize,
     shape: AnswerShape,
+    churn: Option<Churn>,
+    bucket: Option<(u32, f64)>,
 }
 
 impl DemoServerBuilder {
@@ -334,6 +369,48 @@ impl DemoServerBuilder {
         self
     }
 
+    /// Makes the inbox live: before each listing page but the first,
+    /// `moves` conversations the listing has not reached yet (at or after
+    /// the page's offset) get a customer message and jump to the top, and
+    /// `starts` new conversations start there. Every such move shifts the
+    /// offsets under a listing, as on a busy account.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// use futures::TryStreamExt;
+    /// use ultracart_conversation::mock::DemoServer;
+    ///
+    /// let demo = DemoServer::builder().conversations(600).busy_inbox(3, 1).start().await;
+    /// let existing = demo.conversation_uuids();
+    /// let listed: Vec<_> = demo.client()?.conversations().page_size(100).items().try_collect().await?;
+    /// for uuid in &existing {
+    ///     let times = listed.iter().filter(|s| s.conversation_uuid.as_ref() == Some(uuid)).count();
+    ///     assert_eq!(times, 1, "{uuid}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn busy_inbox(mut self, moves: usize, starts: usize) -> Self {
+        self.churn = Some(Churn { moves, starts });
+        self
+    }
+
+    /// Runs UltraCart's rate limiter in front of the seven operations: a
+    /// leaky bucket that holds `capacity` requests and drains `per_second`
+    /// of them a second. A request that finds it full gets 429 with
+    /// `Retry-After` in whole seconds, rounded up, and UltraCart's error
+    /// body.
+    ///
+    /// ```
+    /// # use ultracart_conversation::mock::DemoServer;
+    /// let builder = DemoServer::builder().rate_limiter(5, 20.0);
+    /// # let _ = builder;
+    /// ```
+    pub fn rate_limiter(mut self, capacity: u32, per_second: f64) -> Self {
+        self.bucket = Some((capacity, per_second));
+        self
+    }
+
     /// Starts the server.
     ///
     /// # Panics
@@ -349,11 +426,12 @@ impl DemoServerBuilder {
     /// ```
     pub async fn start(self) -> DemoServer {
         let server = MockServer::start_async().await;
-        let state = Arc::new(Mutex::new(State::seeded(
-            self.conversations,
-            server.base_url(),
-            self.shape,
-        )));
+        let mut state = State::seeded(self.conversations, server.base_url(), self.shape);
+        state.churn = self.churn;
+        state.bucket = self
+            .bucket
+            .map(|(capacity, per_second)| LeakyBucket::new(capacity, per_second));
+        let state = Arc::new(Mutex::new(state));
         let routes = routes::install(&server, &state).await;
         DemoServer {
             server,

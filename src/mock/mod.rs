@@ -19,6 +19,7 @@
 //! ```
 
 mod demo;
+mod live;
 mod rng;
 mod routes;
 mod seed;

@@ -67,6 +67,18 @@ fn answer(state: &Shared, request: &HttpMockRequest, handler: Handler) -> HttpMo
 }
 
 fn api(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
+    if let Err(retry_after) = lock(state).admit() {
+        let mut response = wire::error(
+            429,
+            "Too many requests.",
+            "The application's request rate is over its limit; retry after the time given.",
+        );
+        response
+            .headers
+            .get_or_insert_with(Vec::new)
+            .push(("retry-after".into(), retry_after.as_secs().to_string()));
+        return response;
+    }
     if !has_credential(request) {
         return wire::error(
             401,
@@ -177,7 +189,11 @@ fn list(state: &Shared, target: &Target) -> HttpMockResponse {
             }
         },
     };
-    let page = lock(state).page(limit, offset);
+    let page = {
+        let mut state = lock(state);
+        state.before_listing(offset, now());
+        state.page(limit, offset)
+    };
     wire::json(200, &page)
 }
 

@@ -10,6 +10,7 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use super::{
+    live::{Churn, LeakyBucket},
     rng::Rng,
     seed::{self, DEMO_AGENT_ARN, DEMO_AGENT_NAME, MERCHANT_ID, Stored},
     token,
@@ -41,6 +42,12 @@ pub(crate) struct State {
     /// keys are deterministic too.
     rng: Rng,
     requests: usize,
+    /// A live inbox, when the demo runs one.
+    pub(crate) churn: Option<Churn>,
+    /// UltraCart's rate limiter, when the demo runs one.
+    pub(crate) bucket: Option<LeakyBucket>,
+    throttled: usize,
+    listings: usize,
 }
 
 struct Upload {
@@ -67,11 +74,84 @@ impl State {
             uploads: HashMap::new(),
             rng,
             requests: 0,
+            churn: None,
+            bucket: None,
+            throttled: 0,
+            listings: 0,
         }
+    }
+
+    /// Counts a listing request, and before each but the first moves the
+    /// inbox as a live one moves: conversations at or after `offset` (the
+    /// listing has not reached them) get a message and jump to the top, and
+    /// new ones start there.
+    pub(crate) fn before_listing(&mut self, offset: usize, now: DateTime<Utc>) {
+        self.listings += 1;
+        let Some(churn) = self.churn.filter(|_| self.listings > 1) else {
+            return;
+        };
+        for _ in 0..churn.moves {
+            let unreached = self.conversations.len().saturating_sub(offset);
+            if unreached == 0 {
+                break;
+            }
+            let at = offset + self.rng.below(unreached as u64) as usize;
+            let mut moved = self.conversations.remove(at);
+            self.add_customer_message(&mut moved, now);
+            self.conversations.insert(0, moved);
+        }
+        for _ in 0..churn.starts {
+            self.start(&types::ConversationStartRequest::default(), now);
+            // `start` put it first; it opens with the customer's message.
+            let mut started = self.conversations.remove(0);
+            self.add_customer_message(&mut started, now);
+            self.conversations.insert(0, started);
+        }
+    }
+
+    fn add_customer_message(&mut self, stored: &mut Stored, now: DateTime<Utc>) {
+        let author = stored
+            .conversation
+            .participants
+            .iter()
+            .flatten()
+            .find(|p| !is_demo_agent(p))
+            .map(|p| {
+                (
+                    p.conversation_participant_arn.clone(),
+                    p.conversation_participant_name.clone(),
+                )
+            })
+            .unwrap_or((Some(format!("arn:demo:customer/{}", self.rng.hex(8))), None));
+        let messages = stored.conversation.messages.get_or_insert_with(Vec::new);
+        messages.push(types::ConversationMessage {
+            author_conversation_participant_arn: author.0,
+            author_conversation_participant_name: author.1,
+            body: Some(format!("Any news? (message {})", messages.len() + 1)),
+            media_urls: None,
+            message_dts: Some(seed::render_eastern(now)),
+        });
+        stored.unread = true;
     }
 
     pub(crate) fn count_request(&mut self) {
         self.requests += 1;
+    }
+
+    /// Lets a request through the rate limiter, or says how long until
+    /// one would be let in.
+    pub(crate) fn admit(&mut self) -> Result<(), std::time::Duration> {
+        let Some(bucket) = &mut self.bucket else {
+            return Ok(());
+        };
+        bucket
+            .admit(std::time::Instant::now())
+            .inspect_err(|_| self.throttled += 1)
+    }
+
+    /// Requests the rate limiter refused.
+    pub(crate) fn throttled(&self) -> usize {
+        self.throttled
     }
 
     pub(crate) fn requests(&self) -> usize {

@@ -1,4 +1,6 @@
-//! Where a listing goes after each page, as a pure function of the page.
+//! Where a listing goes next, as pure functions: after a page, from what
+//! the server said of it; and ahead of the server, when fetching pages
+//! before the one awaited has arrived.
 
 use crate::types::ResultSet;
 
@@ -11,6 +13,16 @@ pub(crate) enum Next {
     Done,
     /// The server's paging would loop or go back; stop with this message.
     Broken(String),
+}
+
+/// Where the page after one requested at `offset` with `limit` is likely
+/// to start, for fetching ahead: right after it, unless that is past what
+/// the API can address. The guess is checked against [`next_after`] when
+/// the page arrives.
+pub(crate) fn guess_after(offset: u32, limit: u32) -> Option<u32> {
+    offset
+        .checked_add(limit)
+        .filter(|next| *next <= i32::MAX as u32)
 }
 
 /// One page as far as paging is concerned.

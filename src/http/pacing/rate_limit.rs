@@ -16,6 +16,12 @@ use crate::Error;
 /// [`per_hour`](RateLimit::per_hour) and friends. Limits combine: a request
 /// waits until every one of them allows it.
 ///
+/// Given the very limit the server enforces, the client never overflows
+/// its bucket: it keeps one request of the burst in reserve for network
+/// jitter (a limit with a burst of one is spaced a tenth wider instead).
+/// Without a rate limit the client learns the pace from UltraCart's 429s;
+/// see [`Client::pacing`](crate::Client::pacing).
+///
 /// ```
 /// use ultracart_conversation::{Client, RateLimit};
 ///
@@ -135,11 +141,22 @@ impl RateLimit {
         Ok(self)
     }
 
+    /// The running limiter. It leaves headroom for network jitter: a
+    /// request sent exactly on time can still arrive a little early, and a
+    /// server whose bucket is exactly full answers it 429. So one request of
+    /// a burst is kept in reserve, and a limit without a burst spaces
+    /// requests a tenth wider.
     pub(crate) fn build(&self) -> RateLimiter {
         let limiters = self
             .quotas
             .iter()
-            .filter_map(|q| Quota::with_period(q.period).map(|quota| quota.allow_burst(q.burst)))
+            .filter_map(|q| {
+                let (period, burst) = match NonZeroU32::new(q.burst.get() - 1) {
+                    Some(burst) => (q.period, burst),
+                    None => (q.period.mul_f64(1.1), q.burst),
+                };
+                Quota::with_period(period).map(|quota| quota.allow_burst(burst))
+            })
             .map(|quota| Arc::new(DefaultDirectRateLimiter::direct(quota)))
             .collect();
         RateLimiter { limiters }

@@ -1,0 +1,138 @@
+//! A listing on a live account: while it walks the pages, customers write
+//! (their conversations jump to the top) and new conversations start. It
+//! still yields every conversation that existed when it started, once.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+use ultracart_conversation::{Client, mock::DemoServer, types::ConversationSummary};
+
+/// How often each uuid came out of a listing.
+fn tally(items: &[ConversationSummary]) -> HashMap<String, usize> {
+    let mut times = HashMap::new();
+    for item in items {
+        *times
+            .entry(
+                item.conversation_uuid
+                    .clone()
+                    .expect("every summary has a uuid"),
+            )
+            .or_insert(0) += 1;
+    }
+    times
+}
+
+async fn busy(conversations: usize, max_in_flight: usize) -> (DemoServer, Client) {
+    let demo = DemoServer::builder()
+        .conversations(conversations)
+        .busy_inbox(3, 1)
+        .start()
+        .await;
+    let client = Client::builder()
+        .api_key(DemoServer::API_KEY)
+        .base_url(demo.base_url())
+        .max_in_flight(max_in_flight)
+        .build()
+        .unwrap();
+    (demo, client)
+}
+
+/// Lists a busy inbox and checks the guarantee: everything that existed at
+/// the start exactly once, nothing twice. Returns the requests made.
+async fn assert_complete(conversations: usize, prefetch: usize, max_in_flight: usize) -> usize {
+    let (demo, client) = busy(conversations, max_in_flight).await;
+    let existing = demo.conversation_uuids();
+
+    let items: Vec<_> = client
+        .conversations()
+        .prefetch(prefetch)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+
+    let times = tally(&items);
+    let missing = existing.iter().filter(|u| !times.contains_key(*u)).count();
+    let twice = times.values().filter(|&&n| n > 1).count();
+    assert_eq!(
+        (missing, twice),
+        (0, 0),
+        "{conversations} conversations, prefetch {prefetch}, gate {max_in_flight}: \
+         {missing} never listed, {twice} listed twice"
+    );
+    assert!(items.len() >= existing.len());
+    demo.request_count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_inbox_is_listed_whole_and_once_one_page_at_a_time() {
+    let requests = assert_complete(2_000, 0, 1).await;
+    // Ten pages, an eleventh because the inbox grew past 2,000 while it was
+    // listed, and one read at the top.
+    assert_eq!(requests, 12, "{requests}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_inbox_is_listed_whole_and_once_with_the_default_prefetch() {
+    // Fetching ahead races pages to the server; several rounds give a race
+    // the chance to show.
+    for _ in 0..5 {
+        assert_complete(2_000, 1, 1).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_inbox_is_listed_whole_and_once_with_prefetch_and_a_wide_gate() {
+    for _ in 0..3 {
+        assert_complete(3_000, 3, 3).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_started_during_the_listing_come_once_if_at_all() {
+    let (demo, client) = busy(1_000, 1).await;
+    let before = demo.conversation_uuids();
+
+    let items: Vec<_> = client.conversations().items().try_collect().await.unwrap();
+
+    let started: Vec<_> = demo
+        .conversation_uuids()
+        .into_iter()
+        .filter(|u| !before.contains(u))
+        .collect();
+    assert!(!started.is_empty(), "the inbox was busy");
+    let times = tally(&items);
+    for uuid in &started {
+        assert!(times.get(uuid).copied().unwrap_or(0) <= 1, "{uuid}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_inbox_costs_one_request_beyond_its_pages() {
+    let demo = DemoServer::builder().conversations(1_000).start().await;
+    let client = demo.client().unwrap();
+
+    let items: Vec<_> = client.conversations().items().try_collect().await.unwrap();
+
+    assert_eq!(items.len(), 1_000);
+    assert_eq!(demo.request_count(), 5 + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_hold_the_same_conversations_as_items_each_once() {
+    let (demo, client) = busy(1_000, 1).await;
+    let existing = demo.conversation_uuids();
+
+    let pages: Vec<_> = client
+        .conversations()
+        .page_size(150)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+
+    let items: Vec<_> = pages.into_iter().flat_map(|p| p.into_items()).collect();
+    let times = tally(&items);
+    assert!(times.values().all(|&n| n == 1));
+    assert!(existing.iter().all(|u| times.contains_key(u)));
+}

@@ -1,0 +1,153 @@
+//! Pacing against UltraCart's leaky bucket over real HTTP: a 429 holds back
+//! every clone, a client told the rate never overflows the bucket, and one
+//! that is not told learns it. Precise figures come from
+//! `cargo run --release --example live_account`; these tests bound counts,
+//! and time only loosely.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::scripted::{Reply, ScriptedServer};
+use futures::TryStreamExt;
+use ultracart_conversation::{Client, Error, RateLimit, mock::DemoServer};
+
+/// 30 pages of 20: the listing, against a bucket that holds 5 and
+/// drains 20 a second.
+async fn throttled_demo() -> DemoServer {
+    DemoServer::builder()
+        .conversations(600)
+        .rate_limiter(5, 20.0)
+        .start()
+        .await
+}
+
+fn client_of(demo: &DemoServer, rate: Option<RateLimit>) -> Client {
+    let builder = Client::builder()
+        .api_key(DemoServer::API_KEY)
+        .base_url(demo.base_url());
+    match rate {
+        Some(rate) => builder.rate_limit(rate),
+        None => builder,
+    }
+    .build()
+    .unwrap()
+}
+
+async fn list(client: &Client) -> usize {
+    let items: Vec<_> = client
+        .conversations()
+        .page_size(20)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+    items.len()
+}
+
+#[tokio::test]
+async fn a_client_told_the_servers_rate_never_overflows_its_bucket() {
+    let demo = throttled_demo().await;
+    let rate = RateLimit::per_second(20).unwrap().with_burst(5).unwrap();
+    let client = client_of(&demo, Some(rate));
+
+    let started = Instant::now();
+    assert_eq!(list(&client).await, 600);
+
+    assert_eq!(demo.throttled_count(), 0);
+    assert_eq!(client.pacing().throttled(), 0);
+    // 31 requests, 5 at once then 20 a second: 1.3 s at the least.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_default_client_learns_the_rate_from_few_429s() {
+    let demo = throttled_demo().await;
+    let client = client_of(&demo, None);
+
+    let started = Instant::now();
+    assert_eq!(list(&client).await, 600);
+
+    let throttled = demo.throttled_count();
+    assert!((1..=4).contains(&throttled), "{throttled} 429s");
+    let pacing = client.pacing();
+    assert_eq!(pacing.throttled(), throttled as u64);
+    let rate = pacing.requests_per_second().expect("a pace was learned");
+    assert!(rate > 5.0 && rate < 40.0, "learned {rate} a second");
+    assert_eq!(pacing.capacity(), Some(5.0));
+    assert!(format!("{client:?}").contains("requests_per_second"));
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_429_holds_back_every_clone_until_its_retry_after() {
+    let api = ScriptedServer::start(|_, index| match index {
+        0 => Reply::text(429, "slow down").header("retry-after", "1"),
+        _ => Reply::json(200, &common::bodies::conversation("c")),
+    })
+    .await;
+    let client = common::builder_at(api.base_url()).build().unwrap();
+    let other = client.clone();
+
+    let first = tokio::spawn(async move { client.get_conversation("c").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = other.get_conversation("c").await;
+    first.await.unwrap().unwrap();
+    second.unwrap();
+
+    let log = api.log();
+    assert_eq!(log.len(), 3);
+    for later in &log[1..] {
+        let gap = later.at - log[0].at;
+        assert!(
+            gap >= Duration::from_millis(950),
+            "a request went after {gap:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_client_waits_refuses_calls_at_once() {
+    let api =
+        ScriptedServer::start(|_, _| Reply::text(429, "slow down").header("retry-after", "120"))
+            .await;
+    let client = common::builder_at(api.base_url()).build().unwrap();
+
+    let first = client.get_conversation("c").await.unwrap_err();
+    assert_eq!(first.retry_after(), Some(Duration::from_secs(120)));
+    let started = Instant::now();
+    let second = client.clone().get_conversation("c").await.unwrap_err();
+
+    assert!(matches!(second, Error::RateLimited { .. }), "{second:?}");
+    assert!(second.is_rate_limited() && second.is_retryable());
+    assert!(second.retry_after().unwrap() > Duration::from_secs(110));
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert_eq!(api.requests(), 1, "the second call sent nothing");
+    assert!(client.pacing().paused_for() > Duration::from_secs(110));
+}
+
+#[tokio::test]
+async fn the_learned_pace_recovers_when_the_server_allows_more() {
+    let demo = throttled_demo().await;
+    let client = client_of(&demo, None);
+    list(&client).await;
+    let learned = client.pacing().requests_per_second().unwrap();
+
+    // UltraCart raises the limit tenfold; the client keeps working.
+    demo.set_rate_limiter(Some((50, 200.0)));
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        client.get_conversations(1, 0).await.unwrap();
+    }
+
+    let now = client.pacing().requests_per_second().unwrap();
+    assert!(now > learned * 2.0, "{learned:.1} -> {now:.1} a second");
+}
