@@ -8,7 +8,7 @@ use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::{TlsAcceptor, rustls};
-use ultracart_conversation::{Client, Error};
+use ultracart_conversation::{Client, Error, RefreshTokenProvider, TokenProvider};
 
 struct TestPki {
     ca_pem: String,
@@ -111,4 +111,21 @@ async fn https_with_an_unknown_authority_is_refused() {
     let error = client.get_conversation("c-1").await.unwrap_err();
 
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_token_providers_own_client_checks_certificates_too() {
+    let pki = test_pki();
+    let port = serve_tls(pki.server_config.clone(), "{}").await;
+
+    let provider = RefreshTokenProvider::new("app-id", "secret", "refresh")
+        .with_token_url(&format!("https://localhost:{port}/oauth/token"))
+        .unwrap();
+    let error = provider.access_token().await.unwrap_err();
+
+    assert!(matches!(error, Error::TokenRefresh { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("could not be reached"),
+        "{error}"
+    );
 }

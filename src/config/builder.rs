@@ -267,8 +267,14 @@ impl ClientBuilder {
     /// policy; it refuses an answer that came from another URL with
     /// [`Error::Redirect`], but by then the request has left.
     ///
+    /// With only the `rustls-ring` backend, install ring's crypto provider
+    /// (`rustls::crypto::ring::default_provider().install_default()`) before
+    /// building a `reqwest::Client` of your own.
+    ///
     /// ```
     /// # use ultracart_conversation::Client;
+    /// # #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc")))]
+    /// # let _ = rustls::crypto::ring::default_provider().install_default();
     /// let http = reqwest::Client::builder()
     ///     .redirect(reqwest::redirect::Policy::none())
     ///     .referer(false)

@@ -1,4 +1,22 @@
-//! The HTTP client the crate builds for itself.
+//! The HTTP client the crate builds for itself, on the TLS backend the
+//! cargo features chose:
+//!
+//! - `rustls-aws-lc` (default): reqwest's own rustls set-up, with the
+//!   aws-lc-rs crypto provider and the platform verifier (system roots plus
+//!   any `add_root_certificate`).
+//! - `rustls-ring`: reqwest built without a provider, so it takes the
+//!   process-wide rustls `CryptoProvider`; the crate's first client installs
+//!   ring's, unless the application installed one first (then that one is
+//!   used). A `reqwest::Client` the application builds itself before that
+//!   needs the application to install one:
+//!   `rustls::crypto::ring::default_provider().install_default()`.
+//! - both (as with `--all-features`): aws-lc-rs; nothing is installed.
+//! - neither: a compile error.
+
+#[cfg(not(any(feature = "rustls-aws-lc", feature = "rustls-ring")))]
+compile_error!(
+    "ultracart-conversation needs a TLS backend: enable feature `rustls-aws-lc` (the default) or `rustls-ring`"
+);
 
 /// A `reqwest` client builder with the crate's rules: no redirect is
 /// followed (a request to UltraCart carries a credential that must not reach
@@ -6,6 +24,15 @@
 /// [`Error::Redirect`](crate::Error::Redirect)), and no `Referer` is sent
 /// (a presigned upload URL's signature is a credential too).
 pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc")))]
+    {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            // An error means the application installed a provider first:
+            // that one stays.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+    }
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .referer(false)
