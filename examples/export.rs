@@ -4,8 +4,8 @@
 //! By default it runs against the built-in demo server:
 //!
 //! ```text
-//! cargo run --example export
-//! cargo run --example export -- /tmp/out.jsonl
+//! cargo run --example export --features mock
+//! cargo run --example export --features mock -- /tmp/out.jsonl
 //! ```
 //!
 //! With `ULTRACART_API_KEY` (or `ULTRACART_OAUTH_TOKEN`) set it exports from
@@ -13,24 +13,36 @@
 //! (`ULTRACART_BASE_URL` overrides the service URL):
 //!
 //! ```text
-//! ULTRACART_API_KEY=... cargo run --example export
+//! ULTRACART_API_KEY=... cargo run --example export --features mock
 //! ```
 
 use std::{
     env,
-    fmt::{self, Display},
     fs::File,
     io::{BufWriter, Write},
     path::PathBuf,
+    process::ExitCode,
     time::{Duration, Instant},
 };
 
+use anyhow::Context as _;
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use ultracart_conversation::{Client, ENV_API_KEY, ENV_OAUTH_TOKEN, mock::DemoServer};
 
 #[tokio::main]
-async fn main() -> Result<(), Failure> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The error and its causes on one line, never a struct dump.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let path = env::args_os()
         .nth(1)
         .map(PathBuf::from)
@@ -49,7 +61,7 @@ async fn main() -> Result<(), Failure> {
         (demo.client()?, Some(demo))
     };
 
-    let file = File::create(&path).context(|| format!("cannot create {}", path.display()))?;
+    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = BufWriter::new(file);
     let started = Instant::now();
     let bar = ProgressBar::no_length();
@@ -65,21 +77,21 @@ async fn main() -> Result<(), Failure> {
         }
         for summary in page.items() {
             serde_json::to_writer(&mut out, summary)
-                .context(|| format!("cannot write to {}", path.display()))?;
+                .with_context(|| format!("cannot write to {}", path.display()))?;
             out.write_all(b"\n")
-                .context(|| format!("cannot write to {}", path.display()))?;
+                .with_context(|| format!("cannot write to {}", path.display()))?;
         }
         count += page.len() as u64;
         bar.inc(page.len() as u64);
     }
     out.flush()
-        .context(|| format!("cannot write to {}", path.display()))?;
+        .with_context(|| format!("cannot write to {}", path.display()))?;
     drop(out);
     bar.finish_and_clear();
 
     let elapsed = started.elapsed();
     let bytes = std::fs::metadata(&path)
-        .context(|| format!("cannot read back {}", path.display()))?
+        .with_context(|| format!("cannot read back {}", path.display()))?
         .len();
     let rate = count as f64 / elapsed.as_secs_f64().max(1e-9);
     println!(
@@ -98,7 +110,7 @@ fn has_credential() -> bool {
 }
 
 /// A bar when the server says how many there are, a spinner otherwise.
-fn style(bar: &ProgressBar, total: Option<i32>) -> Result<(), Failure> {
+fn style(bar: &ProgressBar, total: Option<i32>) -> anyhow::Result<()> {
     match total.and_then(|t| u64::try_from(t).ok()) {
         Some(total) => {
             bar.set_length(total);
@@ -111,32 +123,4 @@ fn style(bar: &ProgressBar, total: Option<i32>) -> Result<(), Failure> {
         )?),
     }
     Ok(())
-}
-
-/// Why the export stopped. Its `Debug` is the plain message, so returning
-/// it from `main` prints a readable line rather than a struct dump.
-struct Failure(String);
-
-impl fmt::Debug for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Any displayable error becomes a `Failure`, so `?` works throughout.
-impl<E: Display> From<E> for Failure {
-    fn from(error: E) -> Self {
-        Self(error.to_string())
-    }
-}
-
-/// Says what was being done when an I/O error happened.
-trait Context<T> {
-    fn context(self, what: impl FnOnce() -> String) -> Result<T, Failure>;
-}
-
-impl<T, E: Display> Context<T> for Result<T, E> {
-    fn context(self, what: impl FnOnce() -> String) -> Result<T, Failure> {
-        self.map_err(|error| Failure(format!("{}: {error}", what())))
-    }
 }

@@ -2,7 +2,7 @@
 //! against UltraCart's leaky bucket. Runs against the built-in demo server.
 //!
 //! ```text
-//! cargo run --release --example live_account
+//! cargo run --release --example live_account --features mock
 //! ```
 //!
 //! 1. A busy inbox: before each page after the first, 3 conversations the
@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", error.report());
             ExitCode::FAILURE
         }
     }

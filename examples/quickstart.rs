@@ -1,7 +1,7 @@
 //! A tour of the crate: all seven operations and a full listing.
 //!
 //! ```text
-//! cargo run --example quickstart
+//! cargo run --example quickstart --features mock
 //! ```
 //!
 //! With no credential in the environment it starts the built-in demo server
@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", report(&error));
+            eprintln!("error: {}", error.report());
             ExitCode::FAILURE
         }
     }
@@ -63,18 +63,6 @@ async fn run() -> Result<(), Error> {
         read_only_tour(&client).await?;
         writing_tour(&client).await
     }
-}
-
-/// The error and its causes, one sentence each.
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 async fn read_only_tour(client: &Client) -> Result<(), Error> {

@@ -13,11 +13,14 @@ export RUSTFLAGS="--cfg fuzzing -Cdebug-assertions -Coverflow-checks \
 # An explicit target keeps RUSTFLAGS off build scripts and proc macros.
 host="$(rustc -vV | sed -n 's/^host: //p')"
 cargo build --profile smoke --bins --target "$host"
+# Wherever cargo put them: ./target, or CARGO_TARGET_DIR when that is set.
+target_dir="$(cargo metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 seconds="${FUZZ_SECONDS:-10}"
 for target in decode_response page_plan; do
   corpus="$(mktemp -d)"
   cp "seeds/$target/"* "$corpus/"
   echo "fuzzing $target for ${seconds}s"
-  "./target/$host/smoke/$target" -max_total_time="$seconds" -seed=1 -print_final_stats=1 "$corpus" 2>&1 | tail -n 4
+  "$target_dir/$host/smoke/$target" -max_total_time="$seconds" -seed=1 -print_final_stats=1 "$corpus" 2>&1 | tail -n 4
   rm -rf "$corpus"
 done

@@ -7,6 +7,7 @@ pub(crate) mod decode;
 mod enveloped;
 mod operations;
 pub(crate) mod paging;
+mod send_check;
 mod upload;
 pub(crate) mod validate;
 

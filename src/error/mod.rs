@@ -536,6 +536,24 @@ impl Error {
         }
     }
 
+    /// The error and its causes, one after another on one line
+    /// (`could not obtain an OAuth access token: the token endpoint could
+    /// not be reached: error sending request: …`), for a log line or a
+    /// message to an operator. `Display` alone is only the first part.
+    ///
+    /// ```
+    /// use ultracart_conversation::Error;
+    ///
+    /// let error = Error::token_provider(std::io::Error::other("vault sealed"));
+    /// assert_eq!(
+    ///     error.report().to_string(),
+    ///     "could not obtain an OAuth access token: the token provider failed: vault sealed"
+    /// );
+    /// ```
+    pub fn report(&self) -> impl fmt::Display + '_ {
+        Report(self)
+    }
+
     /// The `source()` chain below this error.
     fn causes(&self) -> impl Iterator<Item = &(dyn StdError + 'static)> {
         let mut next = StdError::source(self);
@@ -544,6 +562,19 @@ impl Error {
             next = cause.source();
             Some(cause)
         })
+    }
+}
+
+/// An error and its causes on one line.
+struct Report<'a>(&'a Error);
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        for cause in self.0.causes() {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
     }
 }
 

@@ -53,11 +53,11 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
         let pipeline = self.inner();
         pipeline
             .check_not_paused()
-            .map_err(|e| progenitor_client::Error::Custom(report(&e)))?;
+            .map_err(|e| progenitor_client::Error::Custom(e.report().to_string()))?;
         pipeline
             .prepare(request)
             .await
-            .map_err(|e| progenitor_client::Error::Custom(report(&e)))
+            .map_err(|e| progenitor_client::Error::Custom(e.report().to_string()))
     }
 
     async fn exec(
@@ -97,16 +97,4 @@ fn into_response(answer: Answer) -> reqwest::Response {
     *response.version_mut() = answer.version;
     *response.headers_mut() = answer.headers;
     reqwest::Response::from(response)
-}
-
-/// An error with its causes, for progenitor's string-only custom error.
-fn report(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
