@@ -18,12 +18,19 @@ use crate::{
 /// never send UltraCart more concurrent requests than
 /// [`max_in_flight`](ClientBuilder::max_in_flight) allows (one, by default).
 ///
-/// ```no_run
+/// ```
 /// use ultracart_conversation::Client;
 ///
-/// # async fn run() -> Result<(), ultracart_conversation::Error> {
-/// let client = Client::builder().api_key(std::env::var("ULTRACART_API_KEY").unwrap()).build()?;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ultracart_conversation::Error> {
+/// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+/// // Or `Client::from_env()`, which reads `ULTRACART_API_KEY`.
+/// let client = Client::builder()
+///     .api_key("my-simple-key")
+/// #   .base_url(demo.base_url())
+///     .build()?;
 /// let page = client.get_conversations(50, 0).await?;
+/// # assert_eq!(page.conversations.as_ref().map(Vec::len), Some(50));
 /// for summary in page.conversations.unwrap_or_default() {
 ///     println!("{:?}: {:?}", summary.conversation_uuid, summary.last_conversation_message_body);
 /// }
@@ -121,10 +128,14 @@ impl Client {
     /// client's models come back with every field `None`; the facade's
     /// methods read both shapes.
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// # let client = demo.client()?;
     /// let response = client.raw().get_conversations().limit(10).offset(0).send().await?;
     /// println!("status {}", response.status());
+    /// # assert_eq!(response.status(), 200);
     /// # Ok(()) }
     /// ```
     pub fn raw(&self) -> &raw::Client {

@@ -4,12 +4,19 @@
 //! them, join and leave them as agents, get websocket credentials for live
 //! agent sessions, and upload media.
 //!
-//! ```no_run
+//! ```
 //! use ultracart_conversation::Client;
 //!
-//! # async fn run() -> Result<(), ultracart_conversation::Error> {
-//! let client = Client::builder().api_key("my-simple-key").build()?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ultracart_conversation::Error> {
+//! # // The demo server stands in for UltraCart.
+//! # let demo = ultracart_conversation::mock::DemoServer::start().await;
+//! let client = Client::builder()
+//!     .api_key("my-simple-key")
+//! #   .base_url(demo.base_url())
+//!     .build()?;
 //! let page = client.get_conversations(100, 0).await?;
+//! # assert_eq!(page.conversations.as_ref().map(Vec::len), Some(100));
 //! for summary in page.conversations.unwrap_or_default() {
 //!     println!("{:?} {:?}", summary.conversation_uuid, summary.last_message_dts);
 //! }

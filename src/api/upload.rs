@@ -23,10 +23,17 @@ const REFUSAL_EXCERPT_BYTES: usize = 4 * 1024;
 /// `Debug` leaves out the URL's query: on a presigned URL it is a signature
 /// that lets anyone write to the object until it expires.
 ///
-/// ```no_run
-/// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
-/// let media = client.upload_multimedia("png", std::fs::read("logo.png").unwrap()).await?;
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ultracart_conversation::Error> {
+/// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+/// # let client = demo.client()?;
+/// # let logo = std::env::temp_dir().join(format!("ultracart-doc-logo-{}.png", std::process::id()));
+/// # std::fs::write(&logo, [0u8; 256]).unwrap();
+/// let media = client.upload_multimedia("png", std::fs::read(&logo).unwrap()).await?;
 /// println!("stored as {}", media.key());
+/// # std::fs::remove_file(&logo).unwrap();
+/// # assert_eq!(demo.uploaded(media.key()), Some(256));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -38,10 +45,14 @@ pub struct UploadedMedia {
 impl UploadedMedia {
     /// The stored object's key, to refer to the media in a conversation.
     ///
-    /// ```no_run
-    /// # fn f(media: ultracart_conversation::UploadedMedia) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let media = demo.client()?.upload_multimedia("png", vec![0u8; 64]).await?;
     /// println!("{}", media.key());
-    /// # }
+    /// # assert_eq!(demo.uploaded(media.key()), Some(64));
+    /// # Ok(()) }
     /// ```
     pub fn key(&self) -> &str {
         &self.key
@@ -49,10 +60,14 @@ impl UploadedMedia {
 
     /// The presigned URL the bytes went to.
     ///
-    /// ```no_run
-    /// # fn f(media: ultracart_conversation::UploadedMedia) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let media = demo.client()?.upload_multimedia("png", vec![0u8; 64]).await?;
     /// println!("{}", media.url().path());
-    /// # }
+    /// # assert!(media.url().path().ends_with(media.key()), "{media:?}");
+    /// # Ok(()) }
     /// ```
     pub fn url(&self) -> &Url {
         &self.url
@@ -108,11 +123,18 @@ impl Client {
     /// it. The PUT carries no UltraCart key, token or version header: that
     /// host is a storage service, not UltraCart.
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
-    /// let jpeg: Vec<u8> = std::fs::read("photo.jpg").unwrap();
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let client = demo.client()?;
+    /// # let photo = std::env::temp_dir().join(format!("ultracart-doc-photo-{}.jpg", std::process::id()));
+    /// # std::fs::write(&photo, [0u8; 1024]).unwrap();
+    /// let jpeg: Vec<u8> = std::fs::read(&photo).unwrap();
     /// let media = client.upload_multimedia("jpg", jpeg).await?;
     /// println!("uploaded {}", media.key());
+    /// # std::fs::remove_file(&photo).unwrap();
+    /// # assert_eq!(demo.uploaded(media.key()), Some(1024));
     /// # Ok(()) }
     /// ```
     pub async fn upload_multimedia(
@@ -126,9 +148,16 @@ impl Client {
     /// Uploads a file, streaming it from disk rather than reading it into
     /// memory; see [`upload_multimedia`](Self::upload_multimedia).
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
-    /// let media = client.upload_multimedia_file("mp4", "/var/tmp/recording.mp4").await?;
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let client = demo.client()?;
+    /// # let recording = std::env::temp_dir().join(format!("ultracart-doc-recording-{}.mp4", std::process::id()));
+    /// # std::fs::write(&recording, vec![0u8; 100_000]).unwrap();
+    /// let media = client.upload_multimedia_file("mp4", &recording).await?;
+    /// # std::fs::remove_file(&recording).unwrap();
+    /// # assert_eq!(demo.uploaded(media.key()), Some(100_000));
     /// # Ok(()) }
     /// ```
     pub async fn upload_multimedia_file(

@@ -54,12 +54,33 @@ type RotationCallback = Box<dyn Fn(&SecretString) + Send + Sync>;
 /// - **No secret leaves for another host.** Its HTTP client follows no
 ///   redirect and sends no `Referer`; a redirect is a typed error.
 ///
-/// ```no_run
+/// ```
 /// use ultracart_conversation::{Client, RefreshTokenProvider};
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ultracart_conversation::Error> {
+/// # // A local token endpoint and API stand in for UltraCart's.
+/// # let oauth = httpmock::MockServer::start_async().await;
+/// # let exchange = oauth.mock_async(|when, then| {
+/// #     when.method(httpmock::Method::POST)
+/// #         .path("/oauth/token")
+/// #         .form_urlencoded_tuple("grant_type", "refresh_token")
+/// #         .form_urlencoded_tuple("refresh_token", "my-refresh-token");
+/// #     then.status(200).json_body(serde_json::json!({
+/// #         "access_token": "access-1", "token_type": "bearer", "expires_in": 3600
+/// #     }));
+/// # }).await;
+/// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
 /// let provider = RefreshTokenProvider::new("my-client-id", "my-client-secret", "my-refresh-token");
-/// let client = Client::builder().token_provider(provider).build()?;
-/// # Ok::<(), ultracart_conversation::Error>(())
+/// # let provider = provider.with_token_url(&oauth.url("/oauth/token"))?;
+/// let client = Client::builder()
+///     .token_provider(provider)
+/// #   .base_url(demo.base_url())
+///     .build()?;
+/// // The first request exchanges the refresh token for an access token.
+/// client.get_conversations(10, 0).await?;
+/// # exchange.assert_calls_async(1).await;
+/// # Ok(()) }
 /// ```
 pub struct RefreshTokenProvider {
     inner: Arc<Inner>,

@@ -292,9 +292,15 @@ impl ClientBuilder {
     /// corporate proxy, a test server). Ignored when a
     /// [`reqwest_client`](Self::reqwest_client) is supplied.
     ///
-    /// ```no_run
+    /// ```
     /// # use ultracart_conversation::Client;
-    /// let pem = std::fs::read("corporate-ca.pem")?;
+    /// # let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    /// # ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    /// # let ca_pem = ca.self_signed(&rcgen::KeyPair::generate()?)?.pem();
+    /// # let ca_file = std::env::temp_dir().join(format!("ultracart-doc-ca-{}.pem", std::process::id()));
+    /// # std::fs::write(&ca_file, ca_pem)?;
+    /// let pem = std::fs::read(&ca_file)?;
+    /// # std::fs::remove_file(&ca_file)?;
     /// let client = Client::builder()
     ///     .api_key("k")
     ///     .add_root_certificate(reqwest::Certificate::from_pem(&pem)?)

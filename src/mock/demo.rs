@@ -85,10 +85,12 @@ impl DemoServer {
     ///
     /// If no local port can be opened for the server.
     ///
-    /// ```no_run
-    /// # async fn run() {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// let demo = ultracart_conversation::mock::DemoServer::start().await;
     /// println!("serving at {}", demo.base_url());
+    /// # assert_eq!(demo.conversation_uuids().len(), 350);
     /// # }
     /// ```
     pub async fn start() -> Self {
@@ -145,8 +147,9 @@ impl DemoServer {
     /// The URL to give [`ClientBuilder::base_url`](crate::ClientBuilder::base_url),
     /// such as `http://127.0.0.1:41213` (no path, no trailing slash).
     ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), ultracart_conversation::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// use ultracart_conversation::{Client, mock::DemoServer};
     ///
     /// let demo = DemoServer::start().await;
@@ -154,6 +157,8 @@ impl DemoServer {
     ///     .bearer_token("any-token-will-do")
     ///     .base_url(demo.base_url())
     ///     .build()?;
+    /// # client.get_conversations(10, 0).await?;
+    /// # assert_eq!(demo.request_count(), 1);
     /// # Ok(()) }
     /// ```
     pub fn base_url(&self) -> String {
@@ -163,8 +168,9 @@ impl DemoServer {
     /// A client for this server, authenticated with [`API_KEY`](Self::API_KEY)
     /// and otherwise configured with the defaults.
     ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), ultracart_conversation::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// let demo = ultracart_conversation::mock::DemoServer::start().await;
     /// let page = demo.client()?.get_conversations(10, 0).await?;
     /// assert_eq!(page.conversations.unwrap_or_default().len(), 10);
@@ -187,8 +193,9 @@ impl DemoServer {
     /// seven operations differently, register the mock through
     /// [`override_routes`](Self::override_routes) instead.
     ///
-    /// ```no_run
-    /// # async fn run() {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// let demo = ultracart_conversation::mock::DemoServer::start().await;
     /// let health = demo
     ///     .mock_server()
@@ -197,6 +204,9 @@ impl DemoServer {
     ///         then.status(200);
     ///     })
     ///     .await;
+    /// # let answer = reqwest::get(format!("{}/health", demo.base_url())).await.unwrap();
+    /// # assert_eq!(answer.status(), 200);
+    /// # health.assert_calls_async(1).await;
     /// # }
     /// ```
     pub fn mock_server(&self) -> &MockServer {

@@ -83,10 +83,14 @@ impl AgentCredentials {
 
     /// The token for the websocket handshake.
     ///
-    /// ```no_run
-    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let credentials = demo.client()?.agent_credentials().await?;
     /// let bearer = format!("Bearer {}", credentials.jwt().expose());
-    /// # }
+    /// # assert!(bearer.starts_with("Bearer eyJ"));
+    /// # Ok(()) }
     /// ```
     pub fn jwt(&self) -> &Jwt {
         &self.jwt
@@ -94,10 +98,14 @@ impl AgentCredentials {
 
     /// Where to open the websocket.
     ///
-    /// ```no_run
-    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let credentials = demo.client()?.agent_credentials().await?;
     /// println!("connecting to {}", credentials.websocket_url());
-    /// # }
+    /// # assert_eq!(credentials.websocket_url().scheme(), "wss");
+    /// # Ok(()) }
     /// ```
     pub fn websocket_url(&self) -> &Url {
         &self.websocket_url
@@ -105,10 +113,14 @@ impl AgentCredentials {
 
     /// When the JWT expires, from its `exp` claim (`None` when it has none).
     ///
-    /// ```no_run
-    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let credentials = demo.client()?.agent_credentials().await?;
     /// if let Some(at) = credentials.expires_at() { println!("valid until {at}"); }
-    /// # }
+    /// # assert!(credentials.expires_at().is_some());
+    /// # Ok(()) }
     /// ```
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.expires_at
@@ -117,11 +129,17 @@ impl AgentCredentials {
     /// Whether the JWT expires within `window` from now. A JWT without
     /// `exp` never does.
     ///
-    /// ```no_run
-    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let credentials = demo.client()?.agent_credentials().await?;
     /// use std::time::Duration;
     /// if credentials.expires_within(Duration::from_secs(300)) { /* fetch new ones soon */ }
-    /// # }
+    /// # // The demo's JWT expires an hour ahead.
+    /// # assert!(!credentials.expires_within(Duration::from_secs(300)));
+    /// # assert!(credentials.expires_within(Duration::from_secs(2 * 3600)));
+    /// # Ok(()) }
     /// ```
     pub fn expires_within(&self, window: Duration) -> bool {
         let Some(expires_at) = self.expires_at else {
@@ -135,10 +153,14 @@ impl AgentCredentials {
 
     /// The agent's participant ARN.
     ///
-    /// ```no_run
-    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let credentials = demo.client()?.agent_credentials().await?;
     /// println!("{:?}", credentials.participant_arn());
-    /// # }
+    /// # assert!(credentials.participant_arn().is_some());
+    /// # Ok(()) }
     /// ```
     pub fn participant_arn(&self) -> Option<&str> {
         self.participant_arn.as_deref()
@@ -146,10 +168,14 @@ impl AgentCredentials {
 
     /// The merchant the agent works for.
     ///
-    /// ```no_run
-    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let credentials = demo.client()?.agent_credentials().await?;
     /// println!("{:?}", credentials.merchant_id());
-    /// # }
+    /// # assert_eq!(credentials.merchant_id(), Some("DEMO"));
+    /// # Ok(()) }
     /// ```
     pub fn merchant_id(&self) -> Option<&str> {
         self.merchant_id.as_deref()
@@ -157,10 +183,14 @@ impl AgentCredentials {
 
     /// The merchant's conversation phone numbers.
     ///
-    /// ```no_run
-    /// # fn f(credentials: ultracart_conversation::AgentCredentials) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let credentials = demo.client()?.agent_credentials().await?;
     /// for number in credentials.twilio_phone_numbers() { println!("{number}"); }
-    /// # }
+    /// # assert_eq!(credentials.twilio_phone_numbers(), ["+15555550100"]);
+    /// # Ok(()) }
     /// ```
     pub fn twilio_phone_numbers(&self) -> &[String] {
         &self.twilio_phone_numbers
@@ -216,10 +246,16 @@ impl Client {
     /// expires; concurrent callers share one request. A JWT without `exp`
     /// is never reused.
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let client = demo.client()?;
     /// let credentials = client.agent_credentials().await?;
     /// println!("open {} until {:?}", credentials.websocket_url(), credentials.expires_at());
+    /// # // The second call reuses them.
+    /// # client.agent_credentials().await?;
+    /// # assert_eq!(demo.request_count(), 1);
     /// # Ok(()) }
     /// ```
     pub async fn agent_credentials(&self) -> Result<AgentCredentials, Error> {
@@ -240,10 +276,16 @@ impl Client {
     /// server refused them; the next
     /// [`agent_credentials`](Self::agent_credentials) fetches new ones.
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    /// # let client = demo.client()?;
+    /// # client.agent_credentials().await?;
     /// client.forget_agent_credentials().await;
-    /// # }
+    /// # client.agent_credentials().await?;
+    /// # assert_eq!(demo.request_count(), 2, "fetched anew");
+    /// # Ok(()) }
     /// ```
     pub async fn forget_agent_credentials(&self) {
         *self.agent_cache().0.lock().await = None;

@@ -78,11 +78,15 @@ const MAX_PREFETCH: usize = 16;
 /// the server does not say how many records there are, a listing can end
 /// with up to `prefetch` requests past the last page.
 ///
-/// ```no_run
-/// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ultracart_conversation::Error> {
+/// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+/// # let client = demo.client()?;
 /// use futures::TryStreamExt;
 ///
 /// let all: Vec<_> = client.conversations().items().try_collect().await?;
+/// # assert_eq!(all.len(), 350);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -98,8 +102,11 @@ pub struct ConversationPager {
 impl Client {
     /// Lists conversation summaries, newest first, across every page.
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(20).await;
+    /// # let client = demo.client()?;
     /// use futures::TryStreamExt;
     ///
     /// let mut items = client.conversations().max_items(1_000).items();
@@ -124,10 +131,16 @@ impl ConversationPager {
     /// A value out of range makes the stream yield one
     /// [`Error::InvalidInput`] and end.
     ///
-    /// ```no_run
-    /// # fn f(client: ultracart_conversation::Client) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(120).await;
+    /// # let client = demo.client()?;
     /// let pages = client.conversations().page_size(50).pages();
-    /// # }
+    /// # let sizes: Vec<_> = pages.map_ok(|page| page.len()).try_collect().await?;
+    /// # assert_eq!(sizes, [50, 50, 20]);
+    /// # Ok(()) }
     /// ```
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = page_size;
@@ -136,10 +149,16 @@ impl ConversationPager {
 
     /// Zero-based offset of the first item (default 0).
     ///
-    /// ```no_run
-    /// # fn f(client: ultracart_conversation::Client) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(450).await;
+    /// # let client = demo.client()?;
     /// let rest = client.conversations().start_offset(400).items();
-    /// # }
+    /// # let rest: Vec<_> = rest.try_collect().await?;
+    /// # assert_eq!(rest.len(), 50);
+    /// # Ok(()) }
     /// ```
     pub fn start_offset(mut self, offset: u32) -> Self {
         self.start_offset = offset;
@@ -149,10 +168,17 @@ impl ConversationPager {
     /// Stops after this many items; the last request asks only for what is
     /// still wanted.
     ///
-    /// ```no_run
-    /// # fn f(client: ultracart_conversation::Client) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// # let client = demo.client()?;
     /// let newest_ten = client.conversations().max_items(10).items();
-    /// # }
+    /// # let newest_ten: Vec<_> = newest_ten.try_collect().await?;
+    /// # assert_eq!(newest_ten.len(), 10);
+    /// # assert_eq!(newest_ten[0].conversation_uuid.as_ref(), Some(&demo.conversation_uuids()[0]));
+    /// # Ok(()) }
     /// ```
     pub fn max_items(mut self, max_items: u64) -> Self {
         self.max_items = Some(max_items);
@@ -164,10 +190,16 @@ impl ConversationPager {
     /// gate wider than one ([`max_in_flight`](crate::ClientBuilder::max_in_flight)),
     /// up to this many pages are fetched at once.
     ///
-    /// ```no_run
-    /// # fn f(client: ultracart_conversation::Client) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// # let client = demo.client()?;
     /// let sequential = client.conversations().prefetch(0).items();
-    /// # }
+    /// # let all: Vec<_> = sequential.try_collect().await?;
+    /// # assert_eq!(all.len(), 350);
+    /// # Ok(()) }
     /// ```
     pub fn prefetch(mut self, pages: usize) -> Self {
         self.prefetch = pages.min(MAX_PREFETCH);
@@ -181,14 +213,18 @@ impl ConversationPager {
     /// than the page size (a page with nothing new is not yielded at all),
     /// and the last pages of a listing can come from the read at the top.
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// # let client = demo.client()?;
     /// use futures::TryStreamExt;
     ///
     /// let mut pages = client.conversations().pages();
     /// while let Some(page) = pages.try_next().await? {
     ///     let total = page.result_set().and_then(|r| r.total_records);
     ///     println!("{} items at offset {} of {total:?}", page.len(), page.offset());
+    /// #   assert_eq!(total, Some(350));
     /// }
     /// # Ok(()) }
     /// ```
@@ -208,8 +244,11 @@ impl ConversationPager {
     /// A stream of every conversation summary, each once; see the type's
     /// documentation for what it guarantees while the inbox changes.
     ///
-    /// ```no_run
-    /// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
+    /// # let client = demo.client()?;
     /// use futures::TryStreamExt;
     ///
     /// let unread = client
@@ -218,6 +257,7 @@ impl ConversationPager {
     ///     .try_filter(|s| futures::future::ready(s.unread_messages == Some(true)))
     ///     .try_collect::<Vec<_>>()
     ///     .await?;
+    /// # assert!((1..350).contains(&unread.len()));
     /// # Ok(()) }
     /// ```
     pub fn items(self) -> BoxStream<'static, Result<ConversationSummary, Error>> {

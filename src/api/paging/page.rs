@@ -4,8 +4,11 @@ use crate::types::{ConversationSummary, ResultSet, Warning};
 
 /// One page of a listing.
 ///
-/// ```no_run
-/// # async fn run(client: ultracart_conversation::Client) -> Result<(), ultracart_conversation::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ultracart_conversation::Error> {
+/// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(5).await;
+/// # let client = demo.client()?;
 /// use futures::TryStreamExt;
 ///
 /// if let Some(page) = client.conversations().pages().try_next().await? {
@@ -26,10 +29,15 @@ pub struct ConversationPage {
 impl ConversationPage {
     /// The offset this page was requested at.
     ///
-    /// ```no_run
-    /// # fn f(page: ultracart_conversation::ConversationPage) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
+    /// # let page = demo.client()?.conversations().pages().try_next().await?.expect("a page");
     /// println!("{}", page.offset());
-    /// # }
+    /// # assert_eq!(page.offset(), 0);
+    /// # Ok(()) }
     /// ```
     pub fn offset(&self) -> u32 {
         self.offset
@@ -37,10 +45,15 @@ impl ConversationPage {
 
     /// The summaries on this page, in server order.
     ///
-    /// ```no_run
-    /// # fn f(page: ultracart_conversation::ConversationPage) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
+    /// # let page = demo.client()?.conversations().pages().try_next().await?.expect("a page");
     /// let first = page.items().first();
-    /// # }
+    /// # assert_eq!(first.and_then(|s| s.conversation_uuid.as_ref()), Some(&demo.conversation_uuids()[0]));
+    /// # Ok(()) }
     /// ```
     pub fn items(&self) -> &[ConversationSummary] {
         &self.items
@@ -48,10 +61,15 @@ impl ConversationPage {
 
     /// Takes the summaries.
     ///
-    /// ```no_run
-    /// # fn f(page: ultracart_conversation::ConversationPage) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
+    /// # let page = demo.client()?.conversations().pages().try_next().await?.expect("a page");
     /// let owned: Vec<_> = page.into_items();
-    /// # }
+    /// # assert_eq!(owned.len(), 3);
+    /// # Ok(()) }
     /// ```
     pub fn into_items(self) -> Vec<ConversationSummary> {
         self.items
@@ -59,10 +77,15 @@ impl ConversationPage {
 
     /// The server's paging metadata for this page, if it sent any.
     ///
-    /// ```no_run
-    /// # fn f(page: ultracart_conversation::ConversationPage) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
+    /// # let page = demo.client()?.conversations().pages().try_next().await?.expect("a page");
     /// let more = page.result_set().and_then(|r| r.more);
-    /// # }
+    /// # assert_eq!(more, Some(false));
+    /// # Ok(()) }
     /// ```
     pub fn result_set(&self) -> Option<&ResultSet> {
         self.result_set.as_ref()
@@ -70,10 +93,15 @@ impl ConversationPage {
 
     /// A warning UltraCart attached to the answer, if any.
     ///
-    /// ```no_run
-    /// # fn f(page: ultracart_conversation::ConversationPage) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
+    /// # let page = demo.client()?.conversations().pages().try_next().await?.expect("a page");
     /// if let Some(w) = page.warning() { eprintln!("{:?}", w.warning_message); }
-    /// # }
+    /// # assert!(page.warning().is_none());
+    /// # Ok(()) }
     /// ```
     pub fn warning(&self) -> Option<&Warning> {
         self.warning.as_ref()
@@ -81,10 +109,15 @@ impl ConversationPage {
 
     /// How many summaries the page holds.
     ///
-    /// ```no_run
-    /// # fn f(page: ultracart_conversation::ConversationPage) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
+    /// # let page = demo.client()?.conversations().pages().try_next().await?.expect("a page");
     /// println!("{}", page.len());
-    /// # }
+    /// # assert_eq!(page.len(), 3);
+    /// # Ok(()) }
     /// ```
     pub fn len(&self) -> usize {
         self.items.len()
@@ -92,10 +125,14 @@ impl ConversationPage {
 
     /// Whether the page holds no summaries.
     ///
-    /// ```no_run
-    /// # fn f(page: ultracart_conversation::ConversationPage) {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// # use futures::TryStreamExt;
+    /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
+    /// # let page = demo.client()?.conversations().pages().try_next().await?.expect("a page");
     /// assert!(!page.is_empty());
-    /// # }
+    /// # Ok(()) }
     /// ```
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
