@@ -5,7 +5,8 @@ use crate::{
     StatusCode,
     api::paging::plan::{Next, PageFacts, next_after},
     api::{agent::jwt_expiry, decode},
-    http::{Answer, Body},
+    http::Answer,
+    net::Body,
     types,
 };
 

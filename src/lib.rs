@@ -45,16 +45,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-// In the order a request travels: the client and its configuration, the
-// credential, the HTTP layer (gate, pacing, retries, capped read), the one
-// error type, and the facade that reads answers, with paging, agent
-// sessions and uploads on top.
-mod api;
-mod auth;
-mod client;
+// From the top down, in the order a request travels: the builder, the
+// facade (the client, its operations, reading answers; paging, agent
+// sessions and uploads on top), the HTTP layer (gate, pacing, retries), the
+// credential, plain HTTP (client, URL rules, capped reads), and the one
+// error type. Each folder uses only those below it.
 mod config;
-mod error;
+
+mod api;
+
 mod http;
+
+mod auth;
+
+mod net;
+
+mod error;
+
 mod timestamp;
 
 #[cfg(feature = "mock")]
@@ -92,9 +99,8 @@ pub mod types {
 
 pub use api::agent::{AgentCredentials, Jwt};
 pub use api::paging::{ConversationPage, ConversationPager};
-pub use api::{AnswerShape, Enveloped, UploadedMedia};
+pub use api::{AnswerShape, Client, Enveloped, UploadedMedia};
 pub use auth::{DEFAULT_TOKEN_URL, RefreshTokenProvider, StaticToken, TokenProvider};
-pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL,
     ENV_OAUTH_TOKEN,

@@ -13,13 +13,11 @@ use schemars::JsonSchema;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
 
-use super::enveloped::{AnswerShape, Enveloped};
-use crate::{
-    BodyExcerpt, Error, StatusCode,
-    error::from_status,
-    http::{Answer, Body},
-    types,
+use super::{
+    enveloped::{AnswerShape, Enveloped},
+    refusal::from_status,
 };
+use crate::{BodyExcerpt, Error, StatusCode, http::Answer, net::Body, types};
 
 /// What every answer model is: optional fields, a default with none set.
 pub(crate) trait Model: DeserializeOwned + Default + PartialEq + JsonSchema {}

@@ -1,15 +1,18 @@
-//! The facade: one method per operation, reading each answer into a model
-//! or one typed error, and on top of them paging, agent sessions and
-//! uploads.
+//! The facade: the client, one method per operation, reading each answer
+//! into a model or one typed error, and on top of them paging, agent
+//! sessions and uploads.
 
 pub(crate) mod agent;
+mod client;
 pub(crate) mod decode;
 mod enveloped;
 mod operations;
 pub(crate) mod paging;
+mod refusal;
 mod send_check;
 mod upload;
 pub(crate) mod validate;
 
+pub use client::Client;
 pub use enveloped::{AnswerShape, Enveloped};
 pub use upload::UploadedMedia;

@@ -8,11 +8,11 @@ use url::Url;
 
 use crate::{
     BodyExcerpt, Client, Error,
-    config::{check_scheme, redirect_host},
     http::{
         Repeat,
         retry::{self, Outcome, Tried},
     },
+    net::{check_scheme, redirect_host},
 };
 
 /// How much of the storage service's refusal an error keeps.

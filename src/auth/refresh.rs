@@ -15,9 +15,8 @@ use tokio::{sync::watch, time::Instant};
 use super::TokenProvider;
 use crate::{
     Error, StatusCode,
-    config::redirect_host,
     error::SharedCause,
-    http::{Body, read_capped},
+    net::{Body, read_capped, redirect_host},
 };
 
 /// UltraCart's OAuth token endpoint.
@@ -199,7 +198,7 @@ impl RefreshTokenProvider {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn with_token_url(self, url: &str) -> Result<Self, Error> {
-        let url = crate::config::checked_url(url, "token URL")?;
+        let url = crate::net::checked_url(url, "token URL")?;
         Ok(self.configure(|inner| inner.token_url = url))
     }
 
@@ -465,7 +464,7 @@ impl Inner {
 /// The exchange's own HTTP client: no redirect or `Referer` can carry the
 /// form's secrets to another host.
 fn exchange_client() -> reqwest::Client {
-    crate::config::http_client_builder()
+    crate::net::http_client_builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
         // Building fails only when the TLS backend cannot initialise, which

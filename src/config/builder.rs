@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use http::HeaderValue;
 use secrecy::SecretString;
 
-use super::{http_client::http_client_builder, url_check};
+use crate::net::{checked_url, http_client_builder};
 use crate::{
     Client, Error, RateLimit, RetryPolicy, TokenProvider,
     auth::Auth,
@@ -105,6 +105,18 @@ impl fmt::Debug for ClientBuilder {
             .field("reqwest_client", &self.reqwest_client.is_some())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client; see [`ClientBuilder`].
+    ///
+    /// ```
+    /// let builder = ultracart_conversation::Client::builder();
+    /// # let _ = builder;
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
     }
 }
 
@@ -426,7 +438,7 @@ impl ClientBuilder {
                 ));
             }
         };
-        let base_url = url_check::checked_url(&self.base_url, "base URL")?;
+        let base_url = checked_url(&self.base_url, "base URL")?;
         let settings = self.settings;
         let api_version = header_value("API version", &settings.api_version)?;
         let user_agent = header_value("user agent", &settings.user_agent)?;

@@ -1,11 +1,9 @@
 //! The one error type of the facade.
 
-mod answer;
 mod excerpt;
 
 use std::{error::Error as StdError, fmt, time::Duration};
 
-pub(crate) use answer::from_status;
 pub use excerpt::BodyExcerpt;
 pub(crate) use excerpt::redact_jwts;
 
@@ -520,10 +518,10 @@ impl Error {
             | Self::CallTimeout { .. }
             | Self::RateLimited { .. } => true,
             Self::Api { status, .. } | Self::UnexpectedStatus { status, .. } => {
-                crate::http::retry::is_transient_status(*status)
+                is_transient_status(*status)
             }
             Self::TokenRefresh { status, .. } | Self::Upload { status, .. } => match status {
-                Some(status) => crate::http::retry::is_transient_status(*status),
+                Some(status) => is_transient_status(*status),
                 None => self.causes().any(|cause| {
                     let cause = SharedCause::look_through(cause);
                     cause.is::<tokio::time::error::Elapsed>()
@@ -563,6 +561,14 @@ impl Error {
             Some(cause)
         })
     }
+}
+
+/// The statuses after which the same call may pass later, and the ones
+/// the client itself retries (a 429 always, the server failures only for
+/// operations safe to repeat): the one definition of transient, shared by
+/// [`Error::is_retryable`] and the retry decision.
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
 /// An error and its causes on one line.

@@ -1,10 +1,9 @@
 //! What UltraCart (or something in between) answered to one request.
 
-use bytes::Bytes;
 use http::HeaderMap;
 use url::Url;
 
-use crate::StatusCode;
+use crate::{StatusCode, net::Body};
 
 /// A whole answer, read within the client's limits.
 #[derive(Debug)]
@@ -18,16 +17,6 @@ pub(crate) struct Answer {
     /// Whether that URL is not the one the request was sent to.
     pub(crate) redirected: bool,
     pub(crate) body: Body,
-}
-
-/// The body of an answer.
-#[derive(Debug)]
-pub(crate) enum Body {
-    Read(Bytes),
-    /// Longer than the client accepts; reading stopped at `limit` bytes.
-    TooLarge {
-        limit: usize,
-    },
 }
 
 impl Answer {

@@ -2,14 +2,11 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use super::{
-    answer::{Answer, Body},
-    pacing::Pacing,
-};
+use super::{answer::Answer, pacing::Pacing};
+use crate::net::read_capped;
 
 /// What one attempt came to.
 pub(crate) type Attempted = Result<Answer, reqwest::Error>;
@@ -74,35 +71,4 @@ async fn send_and_read(
         url,
         body,
     })
-}
-
-/// Reads the whole body, refusing more than `limit` bytes; a body that
-/// arrives in one chunk is not copied.
-pub(crate) async fn read_capped(
-    response: &mut reqwest::Response,
-    limit: usize,
-) -> Result<Body, reqwest::Error> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > limit as u64)
-    {
-        return Ok(Body::TooLarge { limit });
-    }
-    let mut chunks: Vec<Bytes> = Vec::new();
-    let mut total = 0usize;
-    while let Some(chunk) = response.chunk().await? {
-        total = total.saturating_add(chunk.len());
-        if total > limit {
-            return Ok(Body::TooLarge { limit });
-        }
-        chunks.push(chunk);
-    }
-    if chunks.len() <= 1 {
-        return Ok(Body::Read(chunks.pop().unwrap_or_default()));
-    }
-    let mut joined = BytesMut::with_capacity(total);
-    for chunk in chunks {
-        joined.extend_from_slice(&chunk);
-    }
-    Ok(Body::Read(joined.freeze()))
 }

@@ -11,14 +11,15 @@ mod answer;
 mod attempt;
 mod operation;
 mod pacing;
+mod path_value;
 mod pipeline;
 mod raw_hooks;
 pub(crate) mod retry;
 
-pub(crate) use answer::{Answer, Body};
-pub(crate) use attempt::read_capped;
+pub(crate) use answer::Answer;
 pub(crate) use operation::{Operation, Repeat, ops};
 pub use pacing::{PacingState, RateLimit};
+pub(crate) use path_value::{extension, path_segment};
 pub(crate) use pipeline::HttpSettings;
 pub use pipeline::Pipeline;
 pub use retry::RetryPolicy;

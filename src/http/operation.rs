@@ -99,7 +99,7 @@ impl Operation {
         for (segment, template) in actual.iter().zip(&expected) {
             if is_parameter(template) {
                 let value = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
-                crate::api::validate::path_value(&template[1..template.len() - 1], &value)?;
+                super::path_value::path_value(&template[1..template.len() - 1], &value)?;
             } else if segment != template {
                 return Err(changed());
             }

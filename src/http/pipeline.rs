@@ -11,13 +11,13 @@ use tokio::{sync::Semaphore, time::Instant};
 use tracing::Instrument;
 
 use super::{
-    answer::{Answer, Body},
+    answer::Answer,
     attempt::{self, Attempted},
     operation::Operation,
     pacing::{Pacing, PacingState, RateLimit},
     retry::{self, Outcome, RetryPolicy, Tried},
 };
-use crate::{Error, StatusCode, auth::Auth};
+use crate::{Error, StatusCode, auth::Auth, net::Body};
 
 const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-ultracart-api-version");
 

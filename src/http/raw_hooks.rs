@@ -17,11 +17,11 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::ResponseBuilderExt;
 
 use super::{
-    answer::{Answer, Body},
+    answer::Answer,
     operation::{Operation, Repeat},
     pipeline::Pipeline,
 };
-use crate::{Error, raw};
+use crate::{Error, net::Body, raw};
 
 /// progenitor adds this to every request from the spec's `info.version`;
 /// UltraCart knows only its own version header, which `prepare` sets.

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::operation::Repeat;
-use crate::StatusCode;
+use crate::{StatusCode, error::is_transient_status};
 
 /// How the client retries failed requests.
 ///
@@ -233,14 +233,6 @@ pub(crate) fn decide(
         Outcome::Broken if repeat == Repeat::Safe => backoff("connection broke"),
         Outcome::TimedOut | Outcome::Broken => Decision::Stop,
     }
-}
-
-/// The statuses the client itself retries (a 429 always, the server
-/// failures only for operations safe to repeat): the one definition of
-/// transient, which [`Error::is_retryable`](crate::Error::is_retryable)
-/// shares.
-pub(crate) fn is_transient_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
 /// What one attempt of [`run`] came to.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::{
-    Client, Error, Jwt, config::check_websocket_scheme, types::ConversationAgentAuthResponse,
+    Client, Error, Jwt, net::check_websocket_scheme, types::ConversationAgentAuthResponse,
 };
 
 /// Fetch new credentials this long before the JWT expires, so that a

@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use progenitor_client::ClientInfo;
 
 use crate::{
-    ClientBuilder, Error,
+    Error,
     api::agent::AgentCache,
     http::{Answer, Operation, Pipeline},
     raw,
@@ -16,7 +16,7 @@ use crate::{
 /// Cheap to clone: clones share one connection pool, one in-flight gate and
 /// one rate limiter, so a service can hand a clone to every task and still
 /// never send UltraCart more concurrent requests than
-/// [`max_in_flight`](ClientBuilder::max_in_flight) allows (one, by default).
+/// [`max_in_flight`](crate::ClientBuilder::max_in_flight) allows (one, by default).
 ///
 /// ```
 /// use ultracart_conversation::Client;
@@ -51,16 +51,6 @@ struct Shared {
 }
 
 impl Client {
-    /// Starts configuring a client.
-    ///
-    /// ```
-    /// let builder = ultracart_conversation::Client::builder();
-    /// # let _ = builder;
-    /// ```
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
-    }
-
     pub(crate) fn from_raw(raw: raw::Client, upload_timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Shared {

@@ -1,9 +1,9 @@
-//! The error an answer is, when it is not a success.
+//! The error an answer is, when it is not a usable success.
 
-use super::{BodyExcerpt, Error};
 use crate::{
-    config::redirect_host,
-    http::{Answer, Body},
+    BodyExcerpt, Error,
+    http::Answer,
+    net::{Body, redirect_host},
     types,
 };
 

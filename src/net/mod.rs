@@ -1,0 +1,11 @@
+//! How the crate talks HTTP at all, below any API call: the `reqwest`
+//! client it builds (TLS backend, no redirects, no `Referer`), the URLs it
+//! will send credentials or data to, and reading a body within a limit.
+
+mod capped_read;
+mod http_client;
+mod url_check;
+
+pub(crate) use capped_read::{Body, read_capped};
+pub(crate) use http_client::{http_client_builder, redirect_host};
+pub(crate) use url_check::{check_scheme, check_websocket_scheme, checked_url};
