@@ -22,15 +22,12 @@ use std::{
 use futures::TryStreamExt;
 use ultracart_conversation::{Client, Error, RateLimit, mock::DemoServer};
 
+#[path = "support/exit.rs"]
+mod exit;
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {}", error.report());
-            ExitCode::FAILURE
-        }
-    }
+    exit::exit_code(run().await)
 }
 
 async fn run() -> Result<(), Error> {

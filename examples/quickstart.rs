@@ -21,15 +21,12 @@ use ultracart_conversation::{
     types::ConversationStartRequest,
 };
 
+#[path = "support/exit.rs"]
+mod exit;
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {}", error.report());
-            ExitCode::FAILURE
-        }
-    }
+    exit::exit_code(run().await)
 }
 
 async fn run() -> Result<(), Error> {

@@ -389,35 +389,49 @@ mod tests {
         }
     }
 
+    impl Bucket {
+        fn new(capacity: f64, leak: f64, at: Instant) -> Self {
+            Self {
+                capacity,
+                leak,
+                level: 0.0,
+                at,
+            }
+        }
+    }
+
+    /// One request through the pace, answered by `bucket` half a
+    /// `round_trip` after it leaves. Returns when the answer is in, and
+    /// whether the bucket accepted it.
+    fn send(
+        learned: &mut Learned,
+        bucket: &mut Bucket,
+        now: Instant,
+        round_trip: Duration,
+    ) -> (Instant, bool) {
+        let (at, epoch) = learned.reserve(now);
+        let ticket = Ticket { sent_at: at, epoch };
+        let outcome = bucket.arrive(at + round_trip / 2);
+        let answered = at + round_trip;
+        match outcome {
+            Ok(()) => learned.accepted(ticket, answered),
+            Err(retry_after) => learned.throttled(ticket, answered, Some(retry_after)),
+        }
+        (answered, outcome.is_ok())
+    }
+
     /// Sends `requests` one after another, `round_trip` apart at the
     /// least, through the pace; returns the 429s and the time taken.
     fn run(capacity: f64, leak: f64, requests: u32, round_trip: Duration) -> (u64, Duration) {
         let start = Instant::now();
-        let mut bucket = Bucket {
-            capacity,
-            leak,
-            level: 0.0,
-            at: start,
-        };
+        let mut bucket = Bucket::new(capacity, leak, start);
         let mut learned = Learned::default();
         let mut now = start;
         let mut done = 0;
         while done < requests {
-            let (at, epoch) = learned.reserve(now);
-            now = at;
-            let ticket = Ticket {
-                sent_at: now,
-                epoch,
-            };
-            let outcome = bucket.arrive(now + round_trip / 2);
-            now += round_trip;
-            match outcome {
-                Ok(()) => {
-                    learned.accepted(ticket, now);
-                    done += 1;
-                }
-                Err(retry_after) => learned.throttled(ticket, now, Some(retry_after)),
-            }
+            let (answered, accepted) = send(&mut learned, &mut bucket, now, round_trip);
+            now = answered;
+            done += u32::from(accepted);
         }
         (learned.throttled, now - start)
     }
@@ -503,27 +517,12 @@ mod tests {
         let start = Instant::now();
         let mut now = start;
         // Learn a slow bucket first.
-        let mut bucket = Bucket {
-            capacity: 5.0,
-            leak: 20.0,
-            level: 0.0,
-            at: start,
-        };
+        let mut bucket = Bucket::new(5.0, 20.0, start);
         let mut served = 0;
         while served < 100 {
-            let (at, epoch) = learned.reserve(now);
-            now = at;
-            let ticket = Ticket {
-                sent_at: now,
-                epoch,
-            };
-            match bucket.arrive(now) {
-                Ok(()) => {
-                    learned.accepted(ticket, now);
-                    served += 1;
-                }
-                Err(wait) => learned.throttled(ticket, now, Some(wait)),
-            }
+            let (answered, accepted) = send(&mut learned, &mut bucket, now, Duration::ZERO);
+            now = answered;
+            served += u32::from(accepted);
         }
         let slow = learned.state(now).requests_per_second.unwrap();
         assert!((10.0..=22.0).contains(&slow), "{slow}");
@@ -531,16 +530,7 @@ mod tests {
         bucket.leak = 200.0;
         let until = now + Duration::from_secs(60);
         while now < until {
-            let (at, epoch) = learned.reserve(now);
-            now = at;
-            let ticket = Ticket {
-                sent_at: now,
-                epoch,
-            };
-            match bucket.arrive(now) {
-                Ok(()) => learned.accepted(ticket, now),
-                Err(wait) => learned.throttled(ticket, now, Some(wait)),
-            }
+            now = send(&mut learned, &mut bucket, now, Duration::ZERO).0;
         }
         let fast = learned.state(now).requests_per_second.unwrap();
         assert!(fast > slow * 2.0, "{slow} -> {fast}");
