@@ -39,6 +39,19 @@ pub fn conversation() -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// The same conversation in UltraCart's envelope, as the live service sends
+/// it.
+pub fn conversation_envelope() -> Vec<u8> {
+    let conversation: serde_json::Value =
+        serde_json::from_slice(&conversation()).unwrap_or_default();
+    serde_json::to_vec(&json!({
+        "conversation": conversation,
+        "metadata": {"payload_name": "conversation"},
+        "success": true
+    }))
+    .unwrap_or_default()
+}
+
 /// `PAGE_SIZE` summaries, each already serialized, so a page of any length
 /// is a slice of one buffer, with each uuid's last 12 digits set to the
 /// page's offset: every conversation of a listing is distinct, as a real

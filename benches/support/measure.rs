@@ -199,7 +199,16 @@ pub struct OverheadResult {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Call {
     Conversation,
+    /// The conversation in UltraCart's envelope, as the live service sends it.
+    EnvelopedConversation,
     Page,
+}
+
+/// The envelope, for the bare side: what a hand-rolled client would decode.
+#[derive(serde::Deserialize)]
+struct ConversationEnvelope {
+    conversation: Option<types::Conversation>,
+    success: Option<bool>,
 }
 
 /// Requests per second through the facade and through bare reqwest +
@@ -219,6 +228,7 @@ pub async fn overhead(
     let mut results = Vec::new();
     for (call, operation) in [
         (Call::Conversation, "get_conversation"),
+        (Call::EnvelopedConversation, "get_conversation, enveloped"),
         (Call::Page, "get_conversations (200)"),
     ] {
         let (mut facade_rates, mut bare_rates) = (Vec::new(), Vec::new());
@@ -267,6 +277,9 @@ async fn facade_call(client: &Client, call: Call) -> Result<(), ultracart_conver
         Call::Conversation => drop(std::hint::black_box(
             client.get_conversation("7f1c2d9e").await?,
         )),
+        Call::EnvelopedConversation => drop(std::hint::black_box(
+            client.get_conversation("enveloped").await?,
+        )),
         Call::Page => drop(std::hint::black_box(
             client.get_conversations(PAGE_SIZE as u32, 0).await?,
         )),
@@ -281,6 +294,7 @@ async fn bare_call(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let url = match call {
         Call::Conversation => format!("{base}/conversation/conversations/7f1c2d9e"),
+        Call::EnvelopedConversation => format!("{base}/conversation/conversations/enveloped"),
         Call::Page => format!("{base}/conversation/conversations?_limit={PAGE_SIZE}&_offset=0"),
     };
     let bytes = http
@@ -298,6 +312,13 @@ async fn bare_call(
         Call::Conversation => drop(std::hint::black_box(serde_json::from_slice::<
             types::Conversation,
         >(&bytes)?)),
+        Call::EnvelopedConversation => {
+            let envelope: ConversationEnvelope = serde_json::from_slice(&bytes)?;
+            drop(std::hint::black_box((
+                envelope.conversation,
+                envelope.success,
+            )));
+        }
         Call::Page => drop(std::hint::black_box(serde_json::from_slice::<
             types::ConversationsResponse,
         >(&bytes)?)),

@@ -21,6 +21,7 @@ use super::fixtures::{self, Summaries};
 
 struct Shared {
     conversation: Vec<u8>,
+    conversation_envelope: Vec<u8>,
     summaries: Summaries,
     requests: AtomicUsize,
     in_flight: AtomicUsize,
@@ -33,6 +34,7 @@ pub fn serve() -> std::io::Result<()> {
     println!("listening http://{}", listener.local_addr()?);
     let shared = Arc::new(Shared {
         conversation: fixtures::conversation(),
+        conversation_envelope: fixtures::conversation_envelope(),
         summaries: Summaries::new(),
         requests: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
@@ -123,6 +125,7 @@ fn answer(shared: &Shared, target: &str, total: usize) -> Vec<u8> {
             param("_limit").unwrap_or(100),
             total,
         ),
+        path if path.ends_with("/enveloped") => shared.conversation_envelope.clone(),
         _ => shared.conversation.clone(),
     }
 }

@@ -6,14 +6,19 @@
 //! the model's fields; otherwise the answer is
 //! [`Error::UnrecognizedBody`], naming the keys it did carry.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    marker::PhantomData,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 use bytes::Bytes;
 use schemars::JsonSchema;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny};
 use serde_json::value::RawValue;
 
 use super::{
+    envelope_seed::{Envelope, EnvelopeSeed},
     enveloped::{AnswerShape, Enveloped},
     refusal::from_status,
 };
@@ -46,14 +51,77 @@ pub(crate) fn model<T: Model>(answer: &Answer) -> Result<T, Error> {
     Ok(value)
 }
 
+/// Whether the last answer read with [`enveloped`] was in the envelope: the
+/// shape to try first, since a service answers in one shape. The live
+/// service answers in the envelope.
+static ENVELOPED_LAST: AtomicBool = AtomicBool::new(true);
+
 /// A model UltraCart sends either bare or wrapped in its envelope under
 /// `payload` (`{"conversation": {...}, "success": true, ...}`).
+///
+/// A usual answer takes one pass: the shape the last answer came in is
+/// tried first, the other only when that fails. Anything else is read
+/// again, slowly, to say exactly what is wrong with it.
 pub(crate) fn enveloped<T: Model>(
     answer: &Answer,
     payload: &'static str,
 ) -> Result<Enveloped<T>, Error> {
-    let status = answer.status;
     let body = success_body(answer)?;
+    let envelope_first = ENVELOPED_LAST.load(Ordering::Relaxed);
+    let read = |envelope: bool| {
+        if envelope {
+            plain_envelope(body, payload)
+        } else {
+            plain_bare(body)
+        }
+    };
+    if let Some(value) = read(envelope_first).or_else(|| {
+        let other = read(!envelope_first);
+        if other.is_some() {
+            ENVELOPED_LAST.store(!envelope_first, Ordering::Relaxed);
+        }
+        other
+    }) {
+        return Ok(value);
+    }
+    read_precisely(answer.status, body, payload)
+}
+
+/// `body` as a bare model with at least one field set, in one pass.
+fn plain_bare<T: Model>(body: &[u8]) -> Option<Enveloped<T>> {
+    let value: T = serde_json::from_slice(body).ok()?;
+    (value != T::default())
+        .then(|| Enveloped::new(value, AnswerShape::Bare, types::ErrorResponse::default()))
+}
+
+/// `body` as an envelope with a payload that has at least one field set,
+/// and that does not say it failed, in one pass.
+fn plain_envelope<T: Model>(body: &[u8], payload: &'static str) -> Option<Enveloped<T>> {
+    let seed = EnvelopeSeed {
+        key: payload,
+        model: PhantomData,
+    };
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let Envelope { payload, facts } = seed.deserialize(&mut reader).ok()?;
+    let value = payload.filter(|value| *value != T::default())?;
+    (reader.end().is_ok() && !says_it_failed(&facts))
+        .then(|| Enveloped::new(value, AnswerShape::Envelope, facts))
+}
+
+/// An envelope that reports a failure: `success: false`, or an error
+/// without `success: true`.
+fn says_it_failed(facts: &types::ErrorResponse) -> bool {
+    facts.success == Some(false) || (facts.error.is_some() && facts.success != Some(true))
+}
+
+/// [`enveloped`] for an answer that is neither a plain bare model nor a
+/// plain envelope: the top level first, then each part, so that the error
+/// names the field or the keys.
+fn read_precisely<T: Model>(
+    status: StatusCode,
+    body: &[u8],
+    payload: &'static str,
+) -> Result<Enveloped<T>, Error> {
     // The top level only, each value left unparsed: one quick pass.
     let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(body)
         .map_err(|e| decode_failure::<BTreeMap<String, IgnoredAny>>(status, body, body, "", e))?;
@@ -110,7 +178,7 @@ fn envelope_facts(
     }
     own.push('}');
     let facts: types::ErrorResponse = typed(status, own.as_bytes(), body, "")?;
-    if facts.success == Some(false) || (facts.error.is_some() && facts.success != Some(true)) {
+    if says_it_failed(&facts) {
         return Err(Error::Api {
             status,
             response: Box::new(facts),

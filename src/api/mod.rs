@@ -5,6 +5,7 @@
 pub(crate) mod agent;
 mod client;
 pub(crate) mod decode;
+mod envelope_seed;
 mod enveloped;
 mod operations;
 pub(crate) mod paging;
