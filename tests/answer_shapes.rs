@@ -298,3 +298,24 @@ async fn the_raw_client_decodes_the_bare_shape_as_documented() {
 
     assert_eq!(raw.conversation_uuid.as_deref(), Some(uuid.as_str()));
 }
+
+#[tokio::test]
+async fn a_page_or_an_upload_url_that_says_it_failed_is_an_api_error_despite_a_200() {
+    let failed = json!({"success": false, "error": {"user_message": "Not allowed.", "developer_message": "scope missing"}});
+    let server = ScriptedServer::start(move |_, _| Reply::json(200, &failed)).await;
+    let client = common::builder_at(server.base_url()).build().unwrap();
+
+    let page = client.get_conversations(10, 0).await.unwrap_err();
+    let url = client
+        .get_conversation_multimedia_upload_url("png")
+        .await
+        .unwrap_err();
+    let listing: Result<Vec<_>, _> =
+        futures::TryStreamExt::try_collect(client.conversations().items()).await;
+
+    for error in [page, url, listing.unwrap_err()] {
+        assert!(matches!(error, Error::Api { .. }), "{error:?}");
+        assert_eq!(error.status(), Some(StatusCode::OK));
+        assert_eq!(error.user_message(), Some("Not allowed."));
+    }
+}

@@ -40,11 +40,21 @@ async fn busy(conversations: usize, max_in_flight: usize) -> (DemoServer, Client
 /// Lists a busy inbox and checks the guarantee: everything that existed at
 /// the start exactly once, nothing twice. Returns the requests made.
 async fn assert_complete(conversations: usize, prefetch: usize, max_in_flight: usize) -> usize {
+    assert_complete_in_pages_of(conversations, 200, prefetch, max_in_flight).await
+}
+
+async fn assert_complete_in_pages_of(
+    conversations: usize,
+    page_size: u32,
+    prefetch: usize,
+    max_in_flight: usize,
+) -> usize {
     let (demo, client) = busy(conversations, max_in_flight).await;
     let existing = demo.conversation_uuids();
 
     let items: Vec<_> = client
         .conversations()
+        .page_size(page_size)
         .prefetch(prefetch)
         .items()
         .try_collect()
@@ -86,6 +96,14 @@ async fn a_busy_inbox_is_listed_whole_and_once_with_prefetch_and_a_wide_gate() {
     for _ in 0..3 {
         assert_complete(3_000, 3, 3).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_at_the_top_longer_than_a_page_still_finds_everything() {
+    // Pages of 20 while 4 conversations move up before each: the read at
+    // the top spans many pages, and the inbox shifts under it too.
+    let requests = assert_complete_in_pages_of(1_000, 20, 1, 1).await;
+    assert!(requests < 100, "{requests}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

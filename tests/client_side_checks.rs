@@ -138,3 +138,37 @@ fn the_client_is_send_sync_clone_and_cheap() {
     assert_traits::<Client>();
     assert!(std::mem::size_of::<Client>() <= std::mem::size_of::<usize>());
 }
+
+#[test]
+fn settings_at_the_edges_are_configuration_errors_not_panics() {
+    use std::time::Duration;
+    use ultracart_conversation::{Client, RateLimit};
+
+    let e = Client::builder()
+        .api_key("k")
+        .max_in_flight(usize::MAX)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("max_in_flight"), "{e}");
+    let e = RateLimit::per_period(1, Duration::MAX).unwrap_err();
+    assert!(e.to_string().contains("a year"), "{e}");
+    // A limit this far away is as good as none, and must not overflow.
+    Client::builder()
+        .api_key("k")
+        .call_timeout(Duration::MAX)
+        .max_retry_wait(Duration::MAX)
+        .build()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_call_timeout_of_duration_max_does_not_overflow() {
+    let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
+    let client = ultracart_conversation::Client::builder()
+        .api_key(ultracart_conversation::mock::DemoServer::API_KEY)
+        .base_url(demo.base_url())
+        .call_timeout(std::time::Duration::MAX)
+        .build()
+        .unwrap();
+    client.get_conversations(1, 0).await.unwrap();
+}

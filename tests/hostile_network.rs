@@ -317,3 +317,32 @@ async fn a_call_timeout_bounds_retries_and_waits_together() {
     let error = common::fails_within(Duration::from_secs(2), client.get_conversation("c")).await;
     assert!(error.is_timeout(), "{error:?}");
 }
+
+#[tokio::test]
+async fn an_upload_a_callers_client_redirected_is_refused() {
+    let (elsewhere, elsewhere_url) = other_host().await;
+    let storage = ScriptedServer::redirecting(307, &format!("{elsewhere_url}/bucket/key")).await;
+    let presigned = format!(
+        "{}/bucket/key.png?X-Amz-Signature=TOPSECRET",
+        storage.base_url()
+    );
+    let api = ScriptedServer::always(Reply::json(200, &upload_url("key.png", &presigned))).await;
+    let client = builder_at(api.base_url())
+        .reqwest_client(ultracart_conversation::reqwest::Client::new())
+        .build()
+        .unwrap();
+
+    let error = client
+        .upload_multimedia("png", vec![1u8, 2, 3])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, Error::Upload { .. }), "{error:?}");
+    let text = format!("{error} {error:?}");
+    assert!(
+        text.contains("redirected to localhost") && !text.contains("TOPSECRET"),
+        "{text}"
+    );
+    // The documented limit: a following client did send the bytes there.
+    assert_eq!(elsewhere.requests(), 1);
+}

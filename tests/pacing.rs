@@ -151,3 +151,31 @@ async fn the_learned_pace_recovers_when_the_server_allows_more() {
     let now = client.pacing().requests_per_second().unwrap();
     assert!(now > learned * 2.0, "{learned:.1} -> {now:.1} a second");
 }
+
+#[tokio::test]
+async fn a_caller_queued_behind_a_long_retry_after_fails_at_once_and_frees_its_slot() {
+    let api = ScriptedServer::start(|_, index| match index {
+        0 => Reply::text(429, "slow down")
+            .header("retry-after", "120")
+            .delay(Duration::from_millis(300)),
+        _ => Reply::json(200, &common::bodies::conversation("c")),
+    })
+    .await;
+    let client = common::builder_at(api.base_url()).build().unwrap();
+    let queued = client.clone();
+
+    let first = tokio::spawn(async move { client.get_conversation("c").await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Queued at the gate while the first request is answered 429.
+    let started = Instant::now();
+    let second = queued.get_conversation("c").await.unwrap_err();
+
+    assert!(first.await.unwrap().unwrap_err().is_rate_limited());
+    assert!(matches!(second, Error::RateLimited { .. }), "{second:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(api.requests(), 1);
+}

@@ -183,3 +183,24 @@ async fn a_token_endpoint_redirect_is_refused_and_the_secrets_stay_home() {
     }
     assert_eq!(elsewhere.requests(), 0, "no secret reached the other host");
 }
+
+#[tokio::test]
+async fn a_panicking_rotation_callback_costs_no_token() {
+    let (oauth, issued) = token_endpoint(1, Duration::ZERO).await;
+    let api = conversation_api().await;
+    let provider = provider(&oauth.base_url())
+        .with_refresh_margin(Duration::ZERO)
+        .on_refresh_token_rotated(|_| panic!("the vault is sealed"));
+    let client = api_client(&api.base_url(), provider);
+
+    client.get_conversation("c").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    client.get_conversation("c").await.unwrap();
+
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+    let second = String::from_utf8(oauth.log()[1].body.clone()).unwrap();
+    assert!(
+        second.contains("refresh_token=refresh-rotated-1"),
+        "{second}"
+    );
+}

@@ -41,10 +41,45 @@ pub(crate) fn success_body(answer: &Answer) -> Result<&Bytes, Error> {
     }
 }
 
-/// A model that is the whole body.
-pub(crate) fn model<T: Model>(answer: &Answer) -> Result<T, Error> {
+/// A model that is UltraCart's envelope itself (a page of conversations,
+/// the upload URL): it carries `success` and `error` beside its payload.
+pub(crate) trait EnvelopeModel: Model {
+    /// The envelope's own fields, when they say the call failed.
+    fn failure(&self) -> Option<types::ErrorResponse>;
+}
+
+macro_rules! envelope_model {
+    ($($model:ty),*) => {$(
+        impl EnvelopeModel for $model {
+            fn failure(&self) -> Option<types::ErrorResponse> {
+                failed(self.success, self.error.is_some()).then(|| types::ErrorResponse {
+                    error: self.error.clone(),
+                    metadata: self.metadata.clone(),
+                    success: self.success,
+                    warning: self.warning.clone(),
+                })
+            }
+        }
+    )*};
+}
+
+envelope_model!(
+    types::ConversationsResponse,
+    types::ConversationMultimediaUploadUrlResponse
+);
+
+/// A model that is the whole body. One that says it failed is an
+/// [`Error::Api`], whatever the HTTP status.
+pub(crate) fn model<T: EnvelopeModel>(answer: &Answer) -> Result<T, Error> {
     let body = success_body(answer)?;
     let value: T = typed(answer.status, body, body, "")?;
+    if let Some(failure) = value.failure() {
+        return Err(Error::Api {
+            status: answer.status,
+            response: Box::new(failure),
+            retry_after: None,
+        });
+    }
     if value == T::default() {
         require_known_field::<T>(answer.status, body, body)?;
     }
@@ -111,7 +146,11 @@ fn plain_envelope<T: Model>(body: &[u8], payload: &'static str) -> Option<Envelo
 /// An envelope that reports a failure: `success: false`, or an error
 /// without `success: true`.
 fn says_it_failed(facts: &types::ErrorResponse) -> bool {
-    facts.success == Some(false) || (facts.error.is_some() && facts.success != Some(true))
+    failed(facts.success, facts.error.is_some())
+}
+
+fn failed(success: Option<bool>, has_error: bool) -> bool {
+    success == Some(false) || (has_error && success != Some(true))
 }
 
 /// [`enveloped`] for an answer that is neither a plain bare model nor a

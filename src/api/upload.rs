@@ -214,8 +214,21 @@ impl Client {
             .await;
         let response = response?;
         let status = response.status();
-        if status.is_success() {
+        // A caller-supplied client may have followed a redirect: then the
+        // bytes went elsewhere, whatever that host answered.
+        let followed = response.url() != url;
+        if status.is_success() && !followed {
             return Ok(());
+        }
+        if followed {
+            let host = response.url().host_str().unwrap_or("an unnamed host");
+            return Err(Error::Upload {
+                status: Some(status),
+                message: format!(
+                    "the upload was redirected to {host}; build the HTTP client without redirects"
+                ),
+                source: None,
+            });
         }
         if status.is_redirection() {
             let host = redirect_host(response.url(), response.headers())

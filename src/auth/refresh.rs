@@ -86,7 +86,8 @@ pub struct RefreshTokenProvider {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// Or why it could not be built, reported at the first exchange.
+    http: Result<reqwest::Client, String>,
     token_url: String,
     client_id: String,
     client_secret: SecretString,
@@ -218,7 +219,7 @@ impl RefreshTokenProvider {
     /// # Ok::<(), reqwest::Error>(())
     /// ```
     pub fn with_http_client(self, http: reqwest::Client) -> Self {
-        self.configure(|inner| inner.http = http)
+        self.configure(|inner| inner.http = Ok(http))
     }
 
     /// Longest one exchange may take, from connecting to the end of the
@@ -283,8 +284,10 @@ impl RefreshTokenProvider {
                 return Ok(token);
             }
             match &state.exchange {
-                Some(exchange) => exchange.clone(),
-                None => {
+                // An exchange whose task died (its runtime shut down) is
+                // not waited for: a new one starts.
+                Some(exchange) if exchange.has_changed().is_ok() => exchange.clone(),
+                _ => {
                     let exchange = Inner::start_exchange(&self.inner);
                     state.exchange = Some(exchange.clone());
                     exchange
@@ -375,7 +378,12 @@ impl Inner {
             });
         }
         if let (Some(rotated), Some(store)) = (&rotated, &self.on_rotation) {
-            store(rotated);
+            // The application's code: a panic there must not cost the
+            // waiters their token.
+            let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store(rotated)));
+            if stored.is_err() {
+                tracing::error!("the callback storing a rotated refresh token panicked");
+            }
         }
         Ok(token)
     }
@@ -399,8 +407,11 @@ impl Inner {
                 cause: Some(SharedCause(Arc::new(e.without_url()))),
             }
         };
-        let mut response = self
+        let http = self
             .http
+            .as_ref()
+            .map_err(|message| Failure::new(message.clone(), None))?;
+        let mut response = http
             .post(&self.token_url)
             .header(
                 http::header::CONTENT_TYPE,
@@ -463,13 +474,13 @@ impl Inner {
 
 /// The exchange's own HTTP client: no redirect or `Referer` can carry the
 /// form's secrets to another host.
-fn exchange_client() -> reqwest::Client {
+fn exchange_client() -> Result<reqwest::Client, String> {
     crate::net::http_client_builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
-        // Building fails only when the TLS backend cannot initialise, which
-        // the API client, built first, reports as a configuration error.
-        .unwrap_or_default()
+        // Only a TLS backend that cannot initialise fails here; a default
+        // client instead would follow redirects with the secrets.
+        .map_err(|e| format!("the token endpoint's HTTP client cannot be built: {e}"))
 }
 
 fn seconds(value: &serde_json::Value) -> Option<Duration> {

@@ -209,6 +209,12 @@ impl ClientBuilder {
     /// [`Error::CallTimeout`]; a request it had under way still finishes
     /// before the next one starts, so the one-at-a-time promise holds.
     ///
+    /// It bounds the facade's calls. Through [`Client::raw`] it bounds the
+    /// attempts and the waits between retries, not the time a request
+    /// queues for the gate or waits for pacing; a media upload's PUT to the
+    /// storage service is bounded by [`upload_timeout`](Self::upload_timeout)
+    /// instead.
+    ///
     /// Without it, the worst case of one call with default settings is
     /// about 3½ minutes of its own: 4 attempts of at most 30 s each (the
     /// first plus 3 retries) and 3 waits of at most 30 s each
@@ -444,6 +450,12 @@ impl ClientBuilder {
         let user_agent = header_value("user agent", &settings.user_agent)?;
         if settings.max_in_flight == 0 {
             return Err(Error::config("max_in_flight must be at least 1"));
+        }
+        if settings.max_in_flight > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(Error::config(format!(
+                "max_in_flight must be at most {}",
+                tokio::sync::Semaphore::MAX_PERMITS
+            )));
         }
         let timeouts = [
             settings.http.timeout,

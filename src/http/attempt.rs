@@ -5,41 +5,72 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
+use tokio::{sync::Semaphore, time::Instant};
 use tracing::Instrument;
 
 use super::{answer::Answer, pacing::Pacing};
 use crate::net::read_capped;
 
 /// What one attempt came to.
-pub(crate) type Attempted = Result<Answer, reqwest::Error>;
+pub(crate) type Attempted = Result<Answer, Unsent>;
+
+/// An attempt that got no answer.
+#[derive(Debug)]
+pub(crate) enum Unsent {
+    /// The HTTP library's error: the connection failed, broke or timed out.
+    Http(reqwest::Error),
+    /// Not sent: a 429's `Retry-After` or the learned pace would have held
+    /// it back this much longer than the caller waits.
+    HeldBack(Duration),
+}
 
 /// Sends `request` once a slot of `gate` is free and `pacing` allows it, and
-/// reads the whole answer, up to `limit` bytes.
+/// reads the whole answer, up to `limit` bytes. With a `patience`, a request
+/// that pacing would hold back longer than that is not sent.
 ///
 /// The attempt keeps the slot until the answer is read or the request's
 /// timeout ends it, even when the caller stops waiting: UltraCart is still
 /// working on a request whose caller went away, and a slot freed early
 /// would let the next request overlap it. So a caller that drops the call
-/// hands the attempt to a task of its own, which finishes it.
+/// hands the attempt to a task of its own, which finishes it. A request
+/// that must wait for its turn gives the slot back while it waits.
 pub(crate) async fn send(
     gate: &Arc<Semaphore>,
     pacing: &Arc<Pacing>,
     http: &reqwest::Client,
     request: reqwest::Request,
     limit: usize,
+    patience: Option<Duration>,
 ) -> Attempted {
-    // The semaphore is never closed, so acquiring cannot fail; if it ever
-    // were, requests would go out ungated rather than fail.
-    let permit = gate.clone().acquire_owned().await.ok();
-    let ticket = pacing.wait_turn().await;
+    pacing.wait_for_rate_limit().await;
+    let (permit, ticket) = loop {
+        // The semaphore is never closed, so acquiring cannot fail; if it
+        // ever were, requests would go out ungated rather than fail.
+        let permit = gate.clone().acquire_owned().await.ok();
+        // Asked holding the slot, so that a 429 that came while this
+        // request queued holds it back too.
+        match pacing.turn() {
+            Ok(ticket) => break (permit, ticket),
+            Err(until) => {
+                drop(permit);
+                let wait = until.saturating_duration_since(Instant::now());
+                if patience.is_some_and(|patience| wait > patience) {
+                    return Err(Unsent::HeldBack(wait));
+                }
+                tokio::time::sleep_until(until).await;
+            }
+        }
+    };
     let http = http.clone();
     let pacing = Arc::clone(pacing);
     let attempt = async move {
-        let answer = send_and_read(&http, request, limit).await;
+        let answer = send_and_read(&http, request, limit)
+            .await
+            .map_err(Unsent::Http);
         drop(permit);
         // Here, not in the caller: a dropped caller's request still
         // teaches the client its pace.
@@ -84,7 +115,7 @@ async fn send_and_read(
     http: &reqwest::Client,
     request: reqwest::Request,
     limit: usize,
-) -> Attempted {
+) -> Result<Answer, reqwest::Error> {
     let sent_to = request.url().clone();
     let mut response = http.execute(request).await?;
     let status = response.status();

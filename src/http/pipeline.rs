@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::{
     answer::Answer,
-    attempt::{self, Attempted},
+    attempt::{self, Attempted, Unsent},
     operation::Operation,
     pacing::{Pacing, PacingState, RateLimit},
     retry::{self, Outcome, RetryPolicy, Tried},
@@ -110,9 +110,13 @@ impl Pipeline {
         let call = async {
             self.check_not_paused()?;
             self.prepare(&mut request).await?;
-            self.execute(http, request, operation)
+            let patience = Some(self.settings.retry.max_retry_wait());
+            self.execute(http, request, operation, patience)
                 .await
-                .map_err(Error::from_reqwest)
+                .map_err(|unsent| match unsent {
+                    Unsent::Http(e) => Error::from_reqwest(e),
+                    Unsent::HeldBack(wait) => Error::RateLimited { retry_after: wait },
+                })
         };
         match self.settings.call_timeout {
             // Dropping the call on time is safe: an attempt under way keeps
@@ -149,14 +153,16 @@ impl Pipeline {
     }
 
     /// Sends a prepared request until an answer is final, and returns that
-    /// answer. The only errors are the HTTP library's: the connection
-    /// failed, broke or timed out on the last attempt.
+    /// answer; or the HTTP library's error when the connection failed,
+    /// broke or timed out on the last attempt; or, with a `patience`, that
+    /// pacing would have held the request back longer than that.
     pub(crate) async fn execute(
         &self,
         http: &reqwest::Client,
         request: reqwest::Request,
         operation: &Operation,
-    ) -> Result<Answer, reqwest::Error> {
+        patience: Option<Duration>,
+    ) -> Result<Answer, Unsent> {
         let span = tracing::debug_span!(
             "ultracart_conversation.call",
             operation = operation.name,
@@ -167,7 +173,10 @@ impl Pipeline {
         );
         async move {
             let started = Instant::now();
-            let deadline = self.settings.call_timeout.map(|limit| started + limit);
+            let deadline = self
+                .settings
+                .call_timeout
+                .and_then(|limit| started.checked_add(limit));
             let first = Pending {
                 request,
                 reauthenticated: false,
@@ -178,7 +187,7 @@ impl Pipeline {
                 deadline,
                 "UltraCart request",
                 first,
-                |pending| self.attempt_once(http, pending, deadline),
+                |pending| self.attempt_once(http, pending, deadline, patience),
             )
             .await;
             let span = tracing::Span::current();
@@ -201,6 +210,7 @@ impl Pipeline {
         http: &reqwest::Client,
         pending: Pending,
         deadline: Option<Instant>,
+        patience: Option<Duration>,
     ) -> Tried<Pending, Attempted> {
         let Pending {
             mut request,
@@ -210,7 +220,8 @@ impl Pipeline {
         loop {
             bound_by(&mut request, deadline);
             let copy = request.try_clone();
-            let attempted = attempt::send(&self.gate, &self.pacing, http, request, limit).await;
+            let attempted =
+                attempt::send(&self.gate, &self.pacing, http, request, limit, patience).await;
             let refused = matches!(&attempted, Ok(a) if a.status == StatusCode::UNAUTHORIZED);
             match copy {
                 Some(mut copy) if refused && !reauthenticated => {
@@ -243,7 +254,8 @@ fn tried(
 ) -> Tried<Pending, Attempted> {
     let outcome = match &attempted {
         Ok(answer) => outcome_of(answer),
-        Err(e) => Outcome::of_transport_error(e),
+        Err(Unsent::Http(e)) => Outcome::of_transport_error(e),
+        Err(Unsent::HeldBack(_)) => Outcome::Final,
     };
     Tried {
         result: attempted,

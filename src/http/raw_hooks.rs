@@ -18,6 +18,7 @@ use reqwest::ResponseBuilderExt;
 
 use super::{
     answer::Answer,
+    attempt::Unsent,
     operation::{Operation, Repeat},
     pipeline::Pipeline,
 };
@@ -68,8 +69,19 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
         let operation = Operation::named(info.operation_id).unwrap_or(&UNKNOWN);
         // Boxed: the pipeline's future is large, and the generated future
         // that awaits it is moved several times before it runs.
-        let answer = Box::pin(self.inner().execute(self.client(), request, operation)).await?;
-        Ok(into_response(answer))
+        // No patience: the raw client waits as long as pacing asks, since
+        // here an error can only be the HTTP library's. `pre` has already
+        // refused a call that a `Retry-After` would hold back too long.
+        match Box::pin(
+            self.inner()
+                .execute(self.client(), request, operation, None),
+        )
+        .await
+        {
+            Ok(answer) => Ok(into_response(answer)),
+            Err(Unsent::Http(e)) => Err(e),
+            Err(Unsent::HeldBack(_)) => unreachable!("held back only with a patience"),
+        }
     }
 }
 

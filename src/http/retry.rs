@@ -273,7 +273,11 @@ where
         let (Some(next), Decision::Retry { wait, reason }) = (again, decision) else {
             return (result, retries_done + 1);
         };
-        if deadline.is_some_and(|deadline| Instant::now() + wait >= deadline) {
+        if deadline.is_some_and(|deadline| {
+            Instant::now()
+                .checked_add(wait)
+                .is_none_or(|ready| ready >= deadline)
+        }) {
             return (result, retries_done + 1);
         }
         retries_done += 1;

@@ -186,9 +186,12 @@ impl ConversationPager {
     }
 
     /// How many pages to fetch ahead of the one being consumed (default 1,
-    /// at most 16; 0 fetches each page only when it is asked for). With a
-    /// gate wider than one ([`max_in_flight`](crate::ClientBuilder::max_in_flight)),
-    /// up to this many pages are fetched at once.
+    /// at most 16; 0 fetches each page only when it is asked for). Pages
+    /// are still requested one after another, in offset order, whatever
+    /// the gate ([`max_in_flight`](crate::ClientBuilder::max_in_flight)):
+    /// fetching ahead overlaps the caller's work and the decoding of one
+    /// page with the fetch of the next, and holds pages ready for a caller
+    /// that works in bursts.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -8,7 +8,7 @@
 //! holds under 5 MiB whatever its pages were.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState},
 };
 
@@ -30,12 +30,16 @@ pub(super) enum Sighting {
     Unchanged,
     /// Yielded before, and it has had activity since (it moved up).
     Changed,
+    /// Already met in the current round (a shift brought it round again).
+    AgainThisRound,
 }
 
 /// The conversations a listing has yielded.
 #[derive(Debug)]
 pub(super) struct Seen {
     by_id: HashMap<u64, u32, BuildHasherDefault<AlreadyHashed>>,
+    /// The conversations met in the current round, when a round is on.
+    round: Option<HashSet<u64, BuildHasherDefault<AlreadyHashed>>>,
 }
 
 /// Keys are already SipHash values: hashing them again would only cost.
@@ -63,7 +67,14 @@ impl Seen {
     pub(super) fn new() -> Self {
         Self {
             by_id: HashMap::default(),
+            round: None,
         }
+    }
+
+    /// Starts a round: from now on, a conversation met again in the same
+    /// round says so, whatever it was before.
+    pub(super) fn start_round(&mut self) {
+        self.round = Some(HashSet::default());
     }
 
     /// Makes room for `total` conversations at once, so the table is not
@@ -83,7 +94,15 @@ impl Seen {
 
     /// Remembers `mark`, and says what it was.
     pub(super) fn record(&mut self, mark: Mark) -> Sighting {
-        match self.by_id.insert(mark.id, mark.print) {
+        let again = self
+            .round
+            .as_mut()
+            .is_some_and(|round| !round.insert(mark.id));
+        let before = self.by_id.insert(mark.id, mark.print);
+        if again {
+            return Sighting::AgainThisRound;
+        }
+        match before {
             None => Sighting::New,
             Some(print) if print == mark.print => Sighting::Unchanged,
             Some(_) => Sighting::Changed,

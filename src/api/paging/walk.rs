@@ -174,15 +174,20 @@ impl Walk {
         let total_items = items.len();
         let mut new = Vec::with_capacity(total_items);
         let mut reached_unchanged = false;
+        let mut only_repeats = total_items > 0;
         for (item, mark) in items.into_iter().zip(marks) {
-            match self.seen.record(*mark) {
+            let sighting = self.seen.record(*mark);
+            only_repeats &= sighting == Sighting::AgainThisRound;
+            match sighting {
                 Sighting::New => new.push(item),
+                // Unchanged since an earlier round read it: everything
+                // below is older and unchanged too. (Within a walk, rounds
+                // are off and this is an ordinary repeat.)
                 Sighting::Unchanged if matches!(self.phase, Phase::CatchUp { .. }) => {
-                    // Everything below it is older and unchanged too.
                     reached_unchanged = true;
                     break;
                 }
-                Sighting::Unchanged | Sighting::Changed => {}
+                Sighting::Unchanged | Sighting::Changed | Sighting::AgainThisRound => {}
             }
         }
         if let Some(left) = self.items_left {
@@ -195,7 +200,11 @@ impl Walk {
             items: total_items,
             result_set: result_set.as_ref(),
         };
-        self.advance(facts, new.is_empty(), reached_unchanged);
+        let stale = match self.phase {
+            Phase::CatchUp { .. } => only_repeats,
+            _ => new.is_empty() && total_items > 0,
+        };
+        self.advance(facts, new.is_empty(), stale, reached_unchanged);
         (!new.is_empty()).then(|| ConversationPage {
             offset,
             items: new,
@@ -205,26 +214,16 @@ impl Walk {
     }
 
     /// Where to go after a page that had `nothing_new` on it.
-    fn advance(&mut self, facts: PageFacts<'_>, nothing_new: bool, reached_unchanged: bool) {
-        self.stale_pages = if nothing_new && facts.items > 0 {
-            self.stale_pages + 1
-        } else {
-            0
-        };
-        if let Phase::CatchUp { n, found_new } = &mut self.phase {
-            *found_new |= !nothing_new;
-            let (n, found_new) = (*n, *found_new);
-            let next = plan::next_after(facts, self.items_left);
-            match next {
-                Next::Fetch { offset }
-                    if !reached_unchanged && self.stale_pages < MAX_STALE_PAGES =>
-                {
-                    self.next_offset = Some(offset);
-                }
-                _ => self.catch_up_after(n, found_new),
-            }
-            return;
-        }
+    /// `stale`: the page brought nothing a listing could use (in a walk,
+    /// nothing new; in a read at the top, only what this read had met).
+    fn advance(
+        &mut self,
+        facts: PageFacts<'_>,
+        nothing_new: bool,
+        stale: bool,
+        reached_unchanged: bool,
+    ) {
+        self.stale_pages = if stale { self.stale_pages + 1 } else { 0 };
         if self.stale_pages >= MAX_STALE_PAGES {
             self.stop();
             self.pending_error = Some(Error::pagination(format!(
@@ -232,7 +231,21 @@ impl Walk {
             )));
             return;
         }
-        match plan::next_after(facts, self.items_left) {
+        let next = plan::next_after(facts, self.items_left);
+        if let Phase::CatchUp { n, found_new } = &mut self.phase {
+            *found_new |= !nothing_new;
+            let (n, found_new) = (*n, *found_new);
+            match next {
+                Next::Fetch { offset } if !reached_unchanged => self.next_offset = Some(offset),
+                Next::Broken(message) => {
+                    self.stop();
+                    self.pending_error = Some(Error::pagination(message));
+                }
+                _ => self.catch_up_after(n, found_new),
+            }
+            return;
+        }
+        match next {
             Next::Fetch { offset } => {
                 if self.in_flight.front().map(|f| f.offset) != Some(offset) {
                     // The server paged differently from the guess: drop
@@ -260,6 +273,7 @@ impl Walk {
             n,
             found_new: false,
         };
+        self.seen.start_round();
         self.stale_pages = 0;
         self.next_offset = Some(0);
     }

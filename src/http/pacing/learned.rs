@@ -109,23 +109,31 @@ pub(crate) struct Ticket {
 }
 
 impl Learned {
-    /// When a request that wants to go at `now` may go. Reserves that
-    /// slot: the next caller gets a later one.
-    pub(crate) fn reserve(&mut self, now: Instant) -> (Instant, u64) {
-        let not_before = self.paused_until.map_or(now, |until| until.max(now));
-        let Some(model) = &mut self.model else {
-            return (not_before, self.epoch);
-        };
-        if now.saturating_duration_since(model.throttled_at) > FORGET_AFTER {
-            self.model = None;
-            return (not_before, self.epoch);
+    /// A request's turn at `now`: it goes (and takes its place in the
+    /// pace), or it must wait until the instant given. Nothing is taken
+    /// from a request that waits, so one that gives up costs nothing.
+    pub(crate) fn turn(&mut self, now: Instant) -> Result<Ticket, Instant> {
+        if let Some(until) = self.paused_until.filter(|until| *until > now) {
+            return Err(until);
         }
-        (model.take_token(not_before), self.epoch)
-    }
-
-    /// Whether a slot reserved under `epoch` still stands (no 429 since).
-    pub(crate) fn still_valid(&self, epoch: u64) -> bool {
-        self.epoch == epoch
+        if self
+            .model
+            .as_ref()
+            .is_some_and(|model| now.saturating_duration_since(model.throttled_at) > FORGET_AFTER)
+        {
+            self.model = None;
+        }
+        if let Some(model) = &mut self.model {
+            let wait = model.wait(now);
+            if !wait.is_zero() {
+                return Err(now.checked_add(wait).unwrap_or(now));
+            }
+            model.take_token(now);
+        }
+        Ok(Ticket {
+            sent_at: now,
+            epoch: self.epoch,
+        })
     }
 
     /// The server accepted a request (answered anything but 429).
@@ -183,10 +191,10 @@ impl Learned {
     /// reserving anything.
     pub(crate) fn delay_ahead(&self, now: Instant) -> Duration {
         let paused = self.paused_for(now);
-        let paced = self.model.as_ref().map_or(Duration::ZERO, |model| {
-            let mut probe = model.clone();
-            probe.take_token(now).saturating_duration_since(now)
-        });
+        let paced = self
+            .model
+            .as_ref()
+            .map_or(Duration::ZERO, |model| model.wait(now));
         paused.max(paced)
     }
 
@@ -308,21 +316,27 @@ impl Model {
         }
     }
 
-    /// Takes one request's place at the pace, no earlier than `now`, and
-    /// says when that is.
-    fn take_token(&mut self, now: Instant) -> Instant {
-        let rate = self.rate_at(now);
-        if now > self.counted_at {
-            let refill = rate * (now - self.counted_at).as_secs_f64();
-            // Only what is owed is paid back beyond the burst.
-            self.tokens = (self.tokens + refill).min(burst(self.capacity).max(self.tokens));
-            self.counted_at = now;
+    /// The client's side of the bucket at `now`.
+    fn tokens_at(&self, now: Instant) -> f64 {
+        let refill =
+            self.rate_at(now) * now.saturating_duration_since(self.counted_at).as_secs_f64();
+        (self.tokens + refill).min(burst(self.capacity))
+    }
+
+    /// How long until a request may go at the pace.
+    fn wait(&self, now: Instant) -> Duration {
+        let tokens = self.tokens_at(now);
+        if tokens >= 1.0 {
+            return Duration::ZERO;
         }
-        self.tokens -= 1.0;
-        if self.tokens >= 0.0 {
-            return now;
-        }
-        now + Duration::from_secs_f64((-self.tokens / rate).min(LONGEST_PAUSE.as_secs_f64()))
+        let seconds = (1.0 - tokens) / self.rate_at(now);
+        Duration::try_from_secs_f64(seconds).map_or(LONGEST_PAUSE, |wait| wait.min(LONGEST_PAUSE))
+    }
+
+    /// Takes one request's place at the pace, at `now`.
+    fn take_token(&mut self, now: Instant) {
+        self.tokens = self.tokens_at(now) - 1.0;
+        self.counted_at = self.counted_at.max(now);
     }
 
     fn rate_at(&self, at: Instant) -> f64 {
@@ -409,8 +423,13 @@ mod tests {
         now: Instant,
         round_trip: Duration,
     ) -> (Instant, bool) {
-        let (at, epoch) = learned.reserve(now);
-        let ticket = Ticket { sent_at: at, epoch };
+        let mut at = now;
+        let ticket = loop {
+            match learned.turn(at) {
+                Ok(ticket) => break ticket,
+                Err(until) => at = until,
+            }
+        };
         let outcome = bucket.arrive(at + round_trip / 2);
         let answered = at + round_trip;
         match outcome {
@@ -445,15 +464,8 @@ mod tests {
         let mut learned = Learned::default();
         let now = Instant::now();
         for i in 0..1000 {
-            let (at, epoch) = learned.reserve(now);
-            assert_eq!(at, now, "{i}");
-            learned.accepted(
-                Ticket {
-                    sent_at: now,
-                    epoch,
-                },
-                now,
-            );
+            let ticket = learned.turn(now).unwrap_or_else(|_| panic!("{i} waited"));
+            learned.accepted(ticket, now);
         }
     }
 
@@ -496,19 +508,13 @@ mod tests {
     fn a_429_pauses_every_request_for_its_retry_after() {
         let mut learned = Learned::default();
         let now = Instant::now();
-        let (_, epoch) = learned.reserve(now);
-        learned.throttled(
-            Ticket {
-                sent_at: now,
-                epoch,
-            },
-            now,
-            Some(Duration::from_secs(3)),
-        );
+        let ticket = learned.turn(now).unwrap();
+        learned.throttled(ticket, now, Some(Duration::from_secs(3)));
         assert_eq!(learned.paused_for(now), Duration::from_secs(3));
-        let (at, later_epoch) = learned.reserve(now);
-        assert!(at >= now + Duration::from_secs(3));
-        assert!(!learned.still_valid(epoch) && learned.still_valid(later_epoch));
+        assert_eq!(learned.turn(now).unwrap_err(), now + Duration::from_secs(3));
+        // A request that waits takes nothing: asking again changes nothing.
+        assert_eq!(learned.turn(now).unwrap_err(), now + Duration::from_secs(3));
+        assert!(learned.turn(now + Duration::from_secs(3)).is_ok());
     }
 
     #[test]
@@ -536,7 +542,7 @@ mod tests {
         assert!(fast > slow * 2.0, "{slow} -> {fast}");
         // Ten quiet minutes later, nothing is held back.
         let later = now + FORGET_AFTER + Duration::from_secs(1);
-        assert_eq!(learned.reserve(later).0, later);
+        assert!(learned.turn(later).is_ok());
         assert_eq!(learned.state(later).requests_per_second, None);
     }
 }

@@ -40,26 +40,18 @@ impl Pacing {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until a request may start, and returns its place in the pace.
-    pub(crate) async fn wait_turn(&self) -> Ticket {
-        loop {
-            let now = Instant::now();
-            let (at, epoch) = self.learned().reserve(now);
-            if at > now {
-                tokio::time::sleep_until(at).await;
-            }
-            // A 429 that came while this one waited changes the plan.
-            if !self.learned().still_valid(epoch) {
-                continue;
-            }
-            if let Some(limit) = &self.limit {
-                limit.until_ready().await;
-            }
-            return Ticket {
-                sent_at: Instant::now(),
-                epoch,
-            };
+    /// Waits until the caller's own rate limit lets a request start.
+    pub(crate) async fn wait_for_rate_limit(&self) {
+        if let Some(limit) = &self.limit {
+            limit.until_ready().await;
         }
+    }
+
+    /// A request's turn now, or the instant it must wait for (a 429's
+    /// `Retry-After`, or the pace learned from 429s). A request that waits
+    /// takes nothing, so one that gives up costs the others nothing.
+    pub(crate) fn turn(&self) -> Result<Ticket, Instant> {
+        self.learned().turn(Instant::now())
     }
 
     /// Learns from what the server answered to the request of `ticket`.

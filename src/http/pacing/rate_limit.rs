@@ -6,6 +6,10 @@ use governor::{DefaultDirectRateLimiter, Quota};
 
 use crate::Error;
 
+/// The widest spacing a limit may ask for; the limiter counts in
+/// nanoseconds, and a limit of less than one request a year is a mistake.
+const LONGEST_SPACING: Duration = Duration::from_secs(365 * 86_400);
+
 /// A client-side limit on how fast requests start, shared by every clone of
 /// a client.
 ///
@@ -116,6 +120,11 @@ impl RateLimit {
                 "a rate limit's period is too short for its request count",
             ));
         }
+        if spacing > LONGEST_SPACING {
+            return Err(Error::config(
+                "a rate limit must allow at least one request a year",
+            ));
+        }
         Ok(Self {
             quotas: vec![QuotaSpec {
                 period: spacing,
@@ -153,7 +162,7 @@ impl RateLimit {
             .filter_map(|q| {
                 let (period, burst) = match NonZeroU32::new(q.burst.get() - 1) {
                     Some(burst) => (q.period, burst),
-                    None => (q.period.mul_f64(1.1), q.burst),
+                    None => (q.period + q.period / 10, q.burst),
                 };
                 Quota::with_period(period).map(|quota| quota.allow_burst(burst))
             })
