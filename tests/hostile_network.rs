@@ -22,6 +22,19 @@ async fn other_host() -> (ScriptedServer, String) {
     (server, url)
 }
 
+/// A storage service that redirects to another host, and an API whose
+/// upload URL (with a signature in its query) points at it.
+async fn storage_redirecting_elsewhere() -> (ScriptedServer, ScriptedServer, ScriptedServer) {
+    let (elsewhere, elsewhere_url) = other_host().await;
+    let storage = ScriptedServer::redirecting(307, &format!("{elsewhere_url}/bucket/key")).await;
+    let presigned = format!(
+        "{}/bucket/key.png?X-Amz-Signature=TOPSECRET",
+        storage.base_url()
+    );
+    let api = ScriptedServer::always(Reply::json(200, &upload_url("key.png", &presigned))).await;
+    (elsewhere, storage, api)
+}
+
 #[tokio::test]
 async fn an_api_redirect_to_another_host_is_a_typed_error_and_nothing_follows_it() {
     let (elsewhere, elsewhere_url) = other_host().await;
@@ -83,13 +96,7 @@ async fn a_callers_client_that_follows_redirects_gets_the_answer_refused() {
 
 #[tokio::test]
 async fn a_storage_redirect_is_refused_and_no_referer_carries_the_signature() {
-    let (elsewhere, elsewhere_url) = other_host().await;
-    let storage = ScriptedServer::redirecting(307, &format!("{elsewhere_url}/bucket/key")).await;
-    let presigned = format!(
-        "{}/bucket/key.png?X-Amz-Signature=TOPSECRET",
-        storage.base_url()
-    );
-    let api = ScriptedServer::always(Reply::json(200, &upload_url("key.png", &presigned))).await;
+    let (elsewhere, storage, api) = storage_redirecting_elsewhere().await;
     let client = client_at(api.base_url());
 
     let error = client
@@ -320,13 +327,7 @@ async fn a_call_timeout_bounds_retries_and_waits_together() {
 
 #[tokio::test]
 async fn an_upload_a_callers_client_redirected_is_refused() {
-    let (elsewhere, elsewhere_url) = other_host().await;
-    let storage = ScriptedServer::redirecting(307, &format!("{elsewhere_url}/bucket/key")).await;
-    let presigned = format!(
-        "{}/bucket/key.png?X-Amz-Signature=TOPSECRET",
-        storage.base_url()
-    );
-    let api = ScriptedServer::always(Reply::json(200, &upload_url("key.png", &presigned))).await;
+    let (elsewhere, _storage, api) = storage_redirecting_elsewhere().await;
     let client = builder_at(api.base_url())
         .reqwest_client(ultracart_conversation::reqwest::Client::new())
         .build()

@@ -97,11 +97,7 @@ async fn an_expiring_token_is_replaced_before_use_with_the_rotated_refresh_token
         tokens,
         ["Bearer access-1", "Bearer access-1", "Bearer access-2"]
     );
-    let second_exchange = String::from_utf8(oauth.log()[1].body.clone()).unwrap();
-    assert!(
-        second_exchange.contains("refresh_token=refresh-rotated-1"),
-        "{second_exchange}"
-    );
+    common::oauth::assert_exchange_presented_rotated_token(&oauth, 1);
 }
 
 #[tokio::test]

@@ -68,3 +68,11 @@ pub fn api_client(api: &str, provider: RefreshTokenProvider) -> Client {
 pub async fn conversation_api() -> ScriptedServer {
     ScriptedServer::always(Reply::json(200, &super::conversation("c"))).await
 }
+
+/// Asserts that the token endpoint's `n`th exchange (from 0) presented the
+/// refresh token rotated in by the one before it.
+pub fn assert_exchange_presented_rotated_token(oauth: &ScriptedServer, n: usize) {
+    let form = String::from_utf8(oauth.log()[n].body.clone()).unwrap();
+    let expected = format!("refresh_token=refresh-rotated-{n}");
+    assert!(form.contains(&expected), "{form}");
+}
