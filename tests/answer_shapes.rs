@@ -319,3 +319,42 @@ async fn a_page_or_an_upload_url_that_says_it_failed_is_an_api_error_despite_a_2
         assert_eq!(error.user_message(), Some("Not allowed."));
     }
 }
+
+#[tokio::test]
+async fn callers_racing_through_answers_of_both_shapes_each_read_their_own() {
+    // Which shape to try first is a hint shared by every client in the
+    // process; callers whose answers interleave both shapes must still each
+    // get their own conversation, never another's or an empty one.
+    let api = ScriptedServer::start(|request, index| {
+        let uuid = request.path.rsplit('/').next().unwrap_or_default();
+        let conversation = common::bodies::conversation(uuid);
+        let reply = if index % 2 == 0 {
+            Reply::json(200, &conversation)
+        } else {
+            Reply::json(200, &json!({"conversation": conversation, "success": true}))
+        };
+        reply.delay(std::time::Duration::from_millis(5))
+    })
+    .await;
+    let client = common::builder_at(api.base_url())
+        .max_in_flight(4)
+        .build()
+        .unwrap();
+
+    let calls: Vec<_> = (0..40)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { (i, client.get_conversation(&format!("c{i}")).await) })
+        })
+        .collect();
+    for call in calls {
+        let (i, answer) = call.await.unwrap();
+        let conversation = answer.unwrap();
+        assert_eq!(
+            conversation.conversation_uuid.as_deref(),
+            Some(format!("c{i}").as_str())
+        );
+    }
+    assert_eq!(api.requests(), 40);
+    assert!(api.max_in_flight() > 1, "the callers raced");
+}

@@ -115,6 +115,42 @@ async fn a_429_holds_back_every_clone_until_its_retry_after() {
 }
 
 #[tokio::test]
+async fn a_caller_cancelled_while_held_back_sends_nothing_and_holds_nothing() {
+    let api = ScriptedServer::start(|_, index| match index {
+        0 => Reply::text(429, "slow down").header("retry-after", "1"),
+        _ => Reply::json(200, &common::bodies::conversation("c")),
+    })
+    .await;
+    let client = common::builder_at(api.base_url()).build().unwrap();
+    let first = {
+        let client = client.clone();
+        tokio::spawn(async move { client.get_conversation("c").await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Held back by the Retry-After, then given up by its caller.
+    let given_up =
+        tokio::time::timeout(Duration::from_millis(200), client.get_conversation("c")).await;
+    assert!(given_up.is_err(), "the call was still held back");
+    let after = tokio::time::timeout(Duration::from_secs(5), client.get_conversation("c"))
+        .await
+        .expect("the given-up call left no slot taken");
+    first.await.unwrap().unwrap();
+    after.unwrap();
+
+    let log = api.log();
+    assert_eq!(log.len(), 3, "the cancelled caller sent nothing");
+    for later in &log[1..] {
+        let gap = later.at - log[0].at;
+        assert!(
+            gap >= Duration::from_millis(950),
+            "a request went after {gap:?}"
+        );
+    }
+    assert_eq!(api.max_in_flight(), 1);
+}
+
+#[tokio::test]
 async fn a_retry_after_longer_than_the_client_waits_refuses_calls_at_once() {
     let api =
         ScriptedServer::start(|_, _| Reply::text(429, "slow down").header("retry-after", "120"))
