@@ -14,22 +14,10 @@ fn main() {
     println!("cargo::rerun-if-changed=codegen/operations.rs");
     println!("cargo::rerun-if-changed=build.rs");
 
-    let spec = match std::fs::read_to_string(generate::SPEC_PATH) {
-        Ok(spec) => spec,
-        Err(e) => {
-            println!("cargo::error=cannot read {}: {e}", generate::SPEC_PATH);
-            return;
-        }
-    };
-    let classification = match std::fs::read_to_string(operations::OPERATIONS_PATH) {
-        Ok(text) => text,
-        Err(e) => {
-            println!(
-                "cargo::error=cannot read {}: {e}",
-                operations::OPERATIONS_PATH
-            );
-            return;
-        }
+    let (Some(spec), Some(classification)) =
+        (read(generate::SPEC_PATH), read(operations::OPERATIONS_PATH))
+    else {
+        return;
     };
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     write(
@@ -56,4 +44,11 @@ fn write(path: &Path, code: Result<String, String>) {
         }
         Err(message) => println!("cargo::error={message}"),
     }
+}
+
+/// The file at `path`, or `None` after telling cargo why not.
+fn read(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| println!("cargo::error=cannot read {path}: {e}"))
+        .ok()
 }

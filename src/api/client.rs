@@ -93,16 +93,15 @@ impl Client {
         self.pipeline().call(self.http(), request, operation).await
     }
 
-    /// A request builder for `operation` with its path values filled in.
+    /// A request builder for `operation` with its path values checked and
+    /// filled in.
     pub(crate) fn request(
         &self,
         operation: &Operation,
         path_values: &[&str],
-    ) -> reqwest::RequestBuilder {
-        self.http().request(
-            operation.method.clone(),
-            operation.url(self.base_url(), path_values),
-        )
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let url = operation.url(self.base_url(), path_values)?;
+        Ok(self.http().request(operation.method.clone(), url))
     }
 
     /// The generated low-level client, for anything the facade does not

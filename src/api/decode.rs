@@ -31,7 +31,7 @@ impl<T: DeserializeOwned + Default + PartialEq + JsonSchema> Model for T {}
 
 /// The fields of UltraCart's envelope around a payload, which are exactly
 /// those of `ErrorResponse`.
-const ENVELOPE_FIELDS: [&str; 4] = ["error", "metadata", "success", "warning"];
+pub(super) const ENVELOPE_FIELDS: [&str; 4] = ["error", "metadata", "success", "warning"];
 
 /// The body of a usable success, or the error the answer is.
 pub(crate) fn success_body(answer: &Answer) -> Result<&Bytes, Error> {
@@ -176,7 +176,7 @@ fn read_precisely<T: Model>(
     let value: T = typed(status, body, body, "")?;
     // An empty model is fine only if the answer named at least one of its
     // fields (all of them null).
-    if value != T::default() || fields.keys().any(|key| known_fields::<T>().contains(key)) {
+    if value != T::default() || names_a_known_field::<T>(fields.keys()) {
         return Ok(Enveloped::new(
             value,
             AnswerShape::Bare,
@@ -285,8 +285,7 @@ fn require_known_field<T: Model>(
             body: BodyExcerpt::new(body),
             source,
         })?;
-    let known = known_fields::<T>();
-    if keys.keys().any(|key| known.contains(key)) {
+    if names_a_known_field::<T>(keys.keys()) {
         return Ok(());
     }
     Err(unrecognized::<T>(status, keys.into_keys().collect()))
@@ -303,6 +302,13 @@ fn unrecognized<T: JsonSchema>(status: StatusCode, keys: Vec<String>) -> Error {
 /// The JSON names of `T`'s fields, from its schema. Only consulted for
 /// answers that decoded to an empty model or might be enveloped, never on
 /// the path of a listing's pages.
+/// Whether any of `keys` is a field of `T`. Only answers that decoded to an
+/// empty model ask, so the schema is built on that slow path alone.
+fn names_a_known_field<'a, T: JsonSchema>(mut keys: impl Iterator<Item = &'a String>) -> bool {
+    let known = known_fields::<T>();
+    keys.any(|key| known.contains(key))
+}
+
 fn known_fields<T: JsonSchema>() -> Vec<String> {
     let schema = schemars::schema_for!(T);
     schema

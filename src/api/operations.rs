@@ -50,7 +50,7 @@ impl Client {
         &self,
     ) -> Result<Enveloped<types::ConversationAgentAuthResponse>, Error> {
         let op = &ops::GET_AGENT_WEBSOCKET_AUTHORIZATION;
-        let answer = self.send(op, self.request(op, &[])).await?;
+        let answer = self.send(op, self.request(op, &[])?).await?;
         decode::enveloped(&answer, "agent_auth")
     }
 
@@ -98,10 +98,9 @@ impl Client {
         &self,
         conversation_uuid: &str,
     ) -> Result<Enveloped<types::Conversation>, Error> {
-        validate::path_segment("conversation_uuid", conversation_uuid)?;
         let op = &ops::GET_CONVERSATION;
         let answer = self
-            .send(op, self.request(op, &[conversation_uuid]))
+            .send(op, self.request(op, &[conversation_uuid])?)
             .await?;
         decode::enveloped(&answer, "conversation")
     }
@@ -124,9 +123,8 @@ impl Client {
         &self,
         extension: &str,
     ) -> Result<types::ConversationMultimediaUploadUrlResponse, Error> {
-        validate::extension(extension)?;
         let op = &ops::GET_CONVERSATION_MULTIMEDIA_UPLOAD_URL;
-        let answer = self.send(op, self.request(op, &[extension])).await?;
+        let answer = self.send(op, self.request(op, &[extension])?).await?;
         decode::model(&answer)
     }
 
@@ -163,7 +161,7 @@ impl Client {
         let offset = validate::offset(offset)?;
         let op = &ops::GET_CONVERSATIONS;
         let request = self
-            .request(op, &[])
+            .request(op, &[])?
             .query(&[("_limit", limit), ("_offset", offset)]);
         self.send(op, request).await
     }
@@ -181,10 +179,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn join_conversation(&self, conversation_uuid: &str) -> Result<(), Error> {
-        validate::path_segment("conversation_uuid", conversation_uuid)?;
         let op = &ops::JOIN_CONVERSATION;
         let answer = self
-            .send(op, self.request(op, &[conversation_uuid]))
+            .send(op, self.request(op, &[conversation_uuid])?)
             .await?;
         decode::success_body(&answer).map(drop)
     }
@@ -203,10 +200,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn leave_conversation(&self, conversation_uuid: &str) -> Result<(), Error> {
-        validate::path_segment("conversation_uuid", conversation_uuid)?;
         let op = &ops::LEAVE_CONVERSATION;
         let answer = self
-            .send(op, self.request(op, &[conversation_uuid]))
+            .send(op, self.request(op, &[conversation_uuid])?)
             .await?;
         decode::success_body(&answer).map(drop)
     }
@@ -261,7 +257,7 @@ impl Client {
         request: &types::ConversationStartRequest,
     ) -> Result<Enveloped<types::ConversationStartResponse>, Error> {
         let op = &ops::START_CONVERSATION;
-        let answer = self.send(op, self.request(op, &[]).json(request)).await?;
+        let answer = self.send(op, self.request(op, &[])?.json(request)).await?;
         decode::enveloped(&answer, "conversation")
     }
 }

@@ -3,7 +3,7 @@
 use crate::{
     BodyExcerpt, Error,
     http::Answer,
-    net::{Body, redirect_host},
+    net::{Body, redirect_of},
     types,
 };
 
@@ -11,16 +11,11 @@ use crate::{
 /// over the limit, or an error status.
 pub(crate) fn from_status(answer: &Answer) -> Error {
     let status = answer.status;
-    if answer.redirected {
+    if let Some(redirect) = redirect_of(answer.redirected, &answer.url, status, &answer.headers) {
         return Error::Redirect {
-            status: None,
-            host: answer.url.host_str().map(str::to_string),
-        };
-    }
-    if status.is_redirection() {
-        return Error::Redirect {
-            status: Some(status),
-            host: redirect_host(&answer.url, &answer.headers),
+            // A followed redirect's status is the other host's.
+            status: (!redirect.followed).then_some(status),
+            host: redirect.host,
         };
     }
     let body = match &answer.body {
@@ -53,8 +48,10 @@ pub(crate) fn from_status(answer: &Answer) -> Error {
 fn parse_error_response(body: &[u8]) -> Option<types::ErrorResponse> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let object = value.as_object()?;
-    let known = ["error", "metadata", "success", "warning"];
-    if !object.keys().any(|key| known.contains(&key.as_str())) {
+    if !object
+        .keys()
+        .any(|key| super::decode::ENVELOPE_FIELDS.contains(&key.as_str()))
+    {
         return None;
     }
     serde_json::from_value(value).ok()

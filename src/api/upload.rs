@@ -12,7 +12,7 @@ use crate::{
         Repeat,
         retry::{self, Outcome, Tried},
     },
-    net::{check_scheme, redirect_host},
+    net::{Redirect, check_scheme, redirect_of},
 };
 
 /// How much of the storage service's refusal an error keeps.
@@ -187,10 +187,7 @@ impl Client {
         let url = Url::parse(&url).map_err(|e| {
             Error::upload(format!("UltraCart's upload URL is not a valid URL: {e}"))
         })?;
-        check_scheme(&url, "upload URL").map_err(|e| match e {
-            Error::Config { message } => Error::upload(message),
-            other => other,
-        })?;
+        check_scheme(&url, "upload URL").map_err(Error::upload)?;
         let span = tracing::debug_span!("ultracart_conversation.upload", extension, key = %key);
         self.put_with_retries(&url, content_type(extension), &source)
             .instrument(span)
@@ -220,31 +217,27 @@ impl Client {
         if status.is_success() && !followed {
             return Ok(());
         }
-        if followed {
-            let host = response.url().host_str().unwrap_or("an unnamed host");
-            return Err(Error::Upload {
-                status: Some(status),
-                message: format!(
-                    "the upload was redirected to {host}; build the HTTP client without redirects"
-                ),
-                source: None,
-            });
-        }
-        if status.is_redirection() {
-            let host = redirect_host(response.url(), response.headers())
-                .unwrap_or_else(|| "an unnamed host".to_string());
-            return Err(Error::Upload {
-                status: Some(status),
-                message: format!(
-                    "the storage service answered {status} towards {host}, and the client does not follow redirects"
-                ),
-                source: None,
-            });
-        }
-        let excerpt = refusal_excerpt(response).await;
+        let message = match redirect_of(followed, response.url(), status, response.headers()) {
+            Some(Redirect { followed, host }) => {
+                let host = host.as_deref().unwrap_or("an unnamed host");
+                if followed {
+                    format!(
+                        "the upload was redirected to {host}; build the HTTP client without redirects"
+                    )
+                } else {
+                    format!(
+                        "the storage service answered {status} towards {host}, and the client does not follow redirects"
+                    )
+                }
+            }
+            None => format!(
+                "the storage service answered {status}: {}",
+                refusal_excerpt(response).await
+            ),
+        };
         Err(Error::Upload {
             status: Some(status),
-            message: format!("the storage service answered {status}: {excerpt}"),
+            message,
             source: None,
         })
     }

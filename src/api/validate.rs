@@ -1,8 +1,8 @@
-//! The facade's checks on its arguments, made before any request is sent.
-//! Path values follow the route's own rules ([`crate::http`]).
+//! The facade's checks on its paging arguments, made before any request is
+//! sent. Path values are checked where the route is built
+//! ([`crate::http::Operation::url`]).
 
 use crate::Error;
-pub(crate) use crate::http::{extension, path_segment};
 
 /// Largest page UltraCart serves.
 pub(crate) const MAX_PAGE_SIZE: u32 = 200;

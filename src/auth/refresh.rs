@@ -3,7 +3,7 @@
 
 use std::{
     fmt,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, OnceLock},
     time::Duration,
 };
 
@@ -16,7 +16,7 @@ use super::TokenProvider;
 use crate::{
     Error, StatusCode,
     error::SharedCause,
-    net::{Body, read_capped, redirect_host},
+    net::{Body, read_capped, redirect_of},
 };
 
 /// UltraCart's OAuth token endpoint.
@@ -86,8 +86,9 @@ pub struct RefreshTokenProvider {
 }
 
 struct Inner {
-    /// Or why it could not be built, reported at the first exchange.
-    http: Result<reqwest::Client, String>,
+    /// The caller's, or the crate's built at the first exchange (a provider
+    /// given a client never builds one); an error is reported there.
+    http: OnceLock<Result<reqwest::Client, String>>,
     token_url: String,
     client_id: String,
     client_secret: SecretString,
@@ -167,7 +168,7 @@ impl RefreshTokenProvider {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                http: exchange_client(),
+                http: OnceLock::new(),
                 token_url: DEFAULT_TOKEN_URL.to_string(),
                 client_id: client_id.into(),
                 client_secret: client_secret.into(),
@@ -219,7 +220,7 @@ impl RefreshTokenProvider {
     /// # Ok::<(), reqwest::Error>(())
     /// ```
     pub fn with_http_client(self, http: reqwest::Client) -> Self {
-        self.configure(|inner| inner.http = Ok(http))
+        self.configure(|inner| inner.http = OnceLock::from(Ok(http)))
     }
 
     /// Longest one exchange may take, from connecting to the end of the
@@ -409,6 +410,7 @@ impl Inner {
         };
         let http = self
             .http
+            .get_or_init(exchange_client)
             .as_ref()
             .map_err(|message| Failure::new(message.clone(), None))?;
         let mut response = http
@@ -427,16 +429,11 @@ impl Inner {
         // Only a caller-supplied client follows redirects; the answer then
         // comes from another URL.
         let followed = url::Url::parse(&self.token_url).map_or(true, |url| &url != response.url());
-        if followed || status.is_redirection() {
-            let host = if followed {
-                response.url().host_str().map(str::to_string)
-            } else {
-                redirect_host(response.url(), response.headers())
-            };
+        if let Some(redirect) = redirect_of(followed, response.url(), status, response.headers()) {
             return Err(Failure::new(
                 format!(
                     "the token endpoint answered {status} towards {}, and redirects are not followed",
-                    host.as_deref().unwrap_or("an unnamed host")
+                    redirect.host.as_deref().unwrap_or("an unnamed host")
                 ),
                 Some(status),
             ));

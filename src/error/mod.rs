@@ -470,13 +470,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Self::Timeout { .. } | Self::CallTimeout { .. } => true,
-            _ => self.causes().any(|cause| {
-                let cause = SharedCause::look_through(cause);
-                cause.is::<tokio::time::error::Elapsed>()
-                    || cause
-                        .downcast_ref::<reqwest::Error>()
-                        .is_some_and(reqwest::Error::is_timeout)
-            }),
+            _ => self.caused_by_elapsed_or(reqwest::Error::is_timeout),
         }
     }
 
@@ -522,16 +516,24 @@ impl Error {
             }
             Self::TokenRefresh { status, .. } | Self::Upload { status, .. } => match status {
                 Some(status) => is_transient_status(*status),
-                None => self.causes().any(|cause| {
-                    let cause = SharedCause::look_through(cause);
-                    cause.is::<tokio::time::error::Elapsed>()
-                        || cause.downcast_ref::<reqwest::Error>().is_some_and(|e| {
-                            e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
-                        })
+                None => self.caused_by_elapsed_or(|e| {
+                    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
                 }),
             },
             _ => false,
         }
+    }
+
+    /// Whether a cause is one of the crate's own time limits running out,
+    /// or a `reqwest` error that `transport` picks.
+    fn caused_by_elapsed_or(&self, transport: impl Fn(&reqwest::Error) -> bool) -> bool {
+        self.causes().any(|cause| {
+            let cause = SharedCause::look_through(cause);
+            cause.is::<tokio::time::error::Elapsed>()
+                || cause
+                    .downcast_ref::<reqwest::Error>()
+                    .is_some_and(&transport)
+        })
     }
 
     /// The error and its causes, one after another on one line

@@ -19,7 +19,6 @@ pub(crate) mod retry;
 pub(crate) use answer::Answer;
 pub(crate) use operation::{Operation, Repeat, ops};
 pub use pacing::{PacingState, RateLimit};
-pub(crate) use path_value::{extension, path_segment};
 pub(crate) use pipeline::HttpSettings;
 pub use pipeline::Pipeline;
 pub use retry::RetryPolicy;

@@ -7,6 +7,7 @@
 
 use url::Url;
 
+use super::path_value::path_value;
 use crate::Error;
 
 /// Whether repeating a request could do something twice.
@@ -45,25 +46,26 @@ impl Operation {
     }
 
     /// The request URL: `base_url` joined with the route, each `{..}`
-    /// replaced by the next of `values` as one percent-encoded segment.
-    /// Callers check the values first ([`crate::api::validate`]).
-    pub(crate) fn url(&self, base_url: &str, values: &[&str]) -> String {
+    /// replaced by the next of `values` as one percent-encoded segment,
+    /// after checking it by its parameter's rules ([`path_value`]), the
+    /// same rules the raw client's requests meet in [`Self::check_route`].
+    pub(crate) fn url(&self, base_url: &str, values: &[&str]) -> Result<String, Error> {
         let mut url = String::with_capacity(base_url.len() + self.path.len() + 40);
         url.push_str(base_url);
         let mut values = values.iter();
         for segment in self.path.split('/').skip(1) {
             url.push('/');
             if is_parameter(segment) {
+                let value = values.next().copied().unwrap_or_default();
+                path_value(parameter_name(segment), value)?;
                 // The generated client's own encoder: both clients build the
                 // same URL for the same value.
-                url.push_str(&progenitor_client::encode_path(
-                    values.next().copied().unwrap_or_default(),
-                ));
+                url.push_str(&progenitor_client::encode_path(value));
             } else {
                 url.push_str(segment);
             }
         }
-        url
+        Ok(url)
     }
 
     /// Checks that a URL the generated client built still has this
@@ -80,7 +82,7 @@ impl Operation {
                 .path
                 .split('/')
                 .filter(|s| is_parameter(s))
-                .map(|s| format!("`{}`", &s[1..s.len() - 1]))
+                .map(|s| format!("`{}`", parameter_name(s)))
                 .collect();
             Error::invalid_input(format!(
                 "{} would change the route of {}: a path value cannot be empty, `.`, `..` or contain `\\`",
@@ -91,15 +93,13 @@ impl Operation {
         let Some(rest) = url.path().strip_prefix(&base_path) else {
             return Err(changed());
         };
-        let actual: Vec<&str> = rest.split('/').collect();
-        let expected: Vec<&str> = self.path.split('/').collect();
-        if actual.len() != expected.len() {
+        if rest.split('/').count() != self.path.split('/').count() {
             return Err(changed());
         }
-        for (segment, template) in actual.iter().zip(&expected) {
+        for (segment, template) in rest.split('/').zip(self.path.split('/')) {
             if is_parameter(template) {
                 let value = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
-                super::path_value::path_value(&template[1..template.len() - 1], &value)?;
+                path_value(parameter_name(template), &value)?;
             } else if segment != template {
                 return Err(changed());
             }
@@ -110,6 +110,11 @@ impl Operation {
 
 fn is_parameter(segment: &str) -> bool {
     segment.len() > 2 && segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// `name` of a `{name}` segment.
+fn parameter_name(segment: &str) -> &str {
+    &segment[1..segment.len() - 1]
 }
 
 #[cfg(test)]
@@ -127,7 +132,9 @@ mod tests {
 
     #[test]
     fn urls_encode_each_value_as_one_segment() {
-        let url = ops::JOIN_CONVERSATION.url("https://h.test/rest/v2", &["a/b c"]);
+        let url = ops::JOIN_CONVERSATION
+            .url("https://h.test/rest/v2", &["a/b c"])
+            .unwrap();
         assert_eq!(
             url,
             "https://h.test/rest/v2/conversation/conversations/a%2Fb%20c/join"

@@ -226,8 +226,9 @@ impl Pipeline {
             match copy {
                 Some(mut copy) if refused && !reauthenticated => {
                     reauthenticated = true;
-                    let patience = self.settings.timeout;
-                    if let Some(value) = self.auth.after_rejection(copy.headers(), patience).await {
+                    let token_wait = self.settings.timeout;
+                    if let Some(value) = self.auth.after_rejection(copy.headers(), token_wait).await
+                    {
                         tracing::debug!("retrying with a refreshed access token");
                         copy.headers_mut().insert(header::AUTHORIZATION, value);
                         request = copy;

@@ -44,8 +44,7 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        let operation = Operation::named(info.operation_id).unwrap_or(&UNKNOWN);
-        if operation != &UNKNOWN {
+        if let Some(operation) = Operation::named(info.operation_id) {
             operation
                 .check_route(self.baseurl(), request.url())
                 .map_err(|e| progenitor_client::Error::InvalidRequest(e.to_string()))?;

@@ -1,5 +1,5 @@
-//! Reading a body whole, within a limit: for UltraCart's answers, the token
-//! endpoint's, and what a storage service says when it refuses an upload.
+//! Reading a body whole, within a limit: for UltraCart's answers and the
+//! token endpoint's.
 
 use bytes::{Bytes, BytesMut};
 

@@ -38,10 +38,38 @@ pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
         .referer(false)
 }
 
-/// The host a redirect answer points at, from its `Location` (a relative
-/// one stays on `from`'s host). Only the host: a redirect's path or query
-/// may carry what a log must not.
-pub(crate) fn redirect_host(from: &url::Url, headers: &http::HeaderMap) -> Option<String> {
+/// An answer that sends its request elsewhere.
+pub(crate) struct Redirect {
+    /// A caller-supplied client already followed it: the request, and what
+    /// it carried, went to `host`.
+    pub(crate) followed: bool,
+    /// Only the host: a redirect's path or query may carry what a log must
+    /// not.
+    pub(crate) host: Option<String>,
+}
+
+/// The redirect an answer from `from` is, if any: one already followed
+/// (`followed`: the answer came from another URL than the request was sent
+/// to), or a 3xx towards its `Location`.
+pub(crate) fn redirect_of(
+    followed: bool,
+    from: &url::Url,
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+) -> Option<Redirect> {
+    let host = if followed {
+        from.host_str().map(str::to_string)
+    } else if status.is_redirection() {
+        redirect_host(from, headers)
+    } else {
+        return None;
+    };
+    Some(Redirect { followed, host })
+}
+
+/// The host of a redirect's `Location` (a relative one stays on `from`'s
+/// host).
+fn redirect_host(from: &url::Url, headers: &http::HeaderMap) -> Option<String> {
     let location = headers.get(http::header::LOCATION)?.to_str().ok()?;
     let target = from.join(location).ok()?;
     target.host_str().map(str::to_string)

@@ -21,34 +21,33 @@ pub(crate) fn checked_url(input: &str, what: &str) -> Result<String, Error> {
             "the {what} must not have a query or a fragment"
         )));
     }
-    check_scheme(&url, what)?;
+    check_scheme(&url, what).map_err(Error::config)?;
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// https anywhere, plain http only on loopback hosts (tests, local demos).
-pub(crate) fn check_scheme(url: &Url, what: &str) -> Result<(), Error> {
+/// The refusal is a message: each caller wraps it in its own kind of error.
+pub(crate) fn check_scheme(url: &Url, what: &str) -> Result<(), String> {
     check_encrypted(url, what, "https", "http")
 }
 
 /// wss anywhere, plain ws only on loopback hosts: a websocket URL is where
 /// the agent's JWT goes.
-pub(crate) fn check_websocket_scheme(url: &Url, what: &str) -> Result<(), Error> {
+pub(crate) fn check_websocket_scheme(url: &Url, what: &str) -> Result<(), String> {
     check_encrypted(url, what, "wss", "ws")
 }
 
-fn check_encrypted(url: &Url, what: &str, secure: &str, plain: &str) -> Result<(), Error> {
+fn check_encrypted(url: &Url, what: &str, secure: &str, plain: &str) -> Result<(), String> {
     if url.host().is_none() {
-        return Err(Error::config(format!("the {what} has no host")));
+        return Err(format!("the {what} has no host"));
     }
     match url.scheme() {
         scheme if scheme == secure => Ok(()),
         scheme if scheme == plain && is_loopback(url) => Ok(()),
-        scheme if scheme == plain => Err(Error::config(format!(
+        scheme if scheme == plain => Err(format!(
             "the {what} must use {secure}; plain {plain} is allowed only for loopback hosts"
-        ))),
-        other => Err(Error::config(format!(
-            "the {what} must use {secure}, not `{other}`"
-        ))),
+        )),
+        other => Err(format!("the {what} must use {secure}, not `{other}`")),
     }
 }
 

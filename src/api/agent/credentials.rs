@@ -67,10 +67,7 @@ impl AgentCredentials {
         let websocket_url = Url::parse(&url)
             .map_err(|e| Error::agent_auth(format!("the websocket URL is not a valid URL: {e}")))?;
         // The JWT goes to this URL: never in clear over the network.
-        check_websocket_scheme(&websocket_url, "websocket URL").map_err(|e| match e {
-            Error::Config { message } => Error::agent_auth(message),
-            other => other,
-        })?;
+        check_websocket_scheme(&websocket_url, "websocket URL").map_err(Error::agent_auth)?;
         Ok(Self {
             jwt,
             websocket_url,

@@ -1,19 +1,10 @@
 //! The state of one listing: the walk down the pages, then the read at the
 //! top that catches what moved up meanwhile.
 
-use std::{
-    collections::VecDeque,
-    future::Future,
-    hash::RandomState,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{collections::VecDeque, hash::RandomState, sync::Arc};
 
-use tokio::{
-    sync::oneshot,
-    task::{JoinError, JoinHandle},
-};
+use tokio::sync::oneshot;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{
     ConversationPager,
@@ -37,23 +28,7 @@ type Fetched = Result<(ConversationsResponse, Vec<Mark>), Error>;
 struct Fetch {
     offset: u32,
     limit: u32,
-    task: AbortOnDrop<Fetched>,
-}
-
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> Future for AbortOnDrop<T> {
-    type Output = Result<T, JoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx)
-    }
+    task: AbortOnDropHandle<Fetched>,
 }
 
 /// Where a listing is.
@@ -360,7 +335,7 @@ impl Walk {
             self.in_flight.push_back(Fetch {
                 offset,
                 limit,
-                task: AbortOnDrop(task),
+                task: AbortOnDropHandle::new(task),
             });
             self.next_offset = plan::guess_after(offset, limit);
         }

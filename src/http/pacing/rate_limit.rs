@@ -1,6 +1,6 @@
 //! Client-side request spacing, so UltraCart's leaky bucket never overflows.
 
-use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{fmt, num::NonZeroU32, time::Duration};
 
 use governor::{DefaultDirectRateLimiter, Quota};
 
@@ -166,16 +166,15 @@ impl RateLimit {
                 };
                 Quota::with_period(period).map(|quota| quota.allow_burst(burst))
             })
-            .map(|quota| Arc::new(DefaultDirectRateLimiter::direct(quota)))
+            .map(DefaultDirectRateLimiter::direct)
             .collect();
         RateLimiter { limiters }
     }
 }
 
 /// The running limiter: one GCRA cell per quota.
-#[derive(Clone)]
 pub(crate) struct RateLimiter {
-    limiters: Vec<Arc<DefaultDirectRateLimiter>>,
+    limiters: Vec<DefaultDirectRateLimiter>,
 }
 
 impl RateLimiter {
