@@ -47,12 +47,17 @@
 
 // From the top down, in the order a request travels: the builder, the
 // facade (the client, its operations, reading answers; paging, agent
-// sessions and uploads on top), the HTTP layer (gate, pacing, retries), the
+// sessions and uploads on top), limits shared between processes (feature
+// `redis`, plugged into the HTTP layer's admission), the HTTP layer (gate,
+// pacing, retries), the
 // credential, plain HTTP (client, URL rules, capped reads), and the one
 // error type. Each folder uses only those below it.
 mod config;
 
 mod api;
+
+#[cfg(feature = "redis")]
+mod shared_limits;
 
 mod http;
 
@@ -109,6 +114,9 @@ pub use error::{BodyExcerpt, BoxError, Error};
 pub use http::{PacingState, Pipeline, RateLimit, RetryPolicy};
 pub use reqwest::{self, StatusCode};
 pub use secrecy::{ExposeSecret, SecretString};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use shared_limits::{OnUnavailable, SharedLimits};
 pub use timestamp::Timestamp;
 
 /// Compiles the README's examples as doctests.

@@ -30,6 +30,17 @@ impl Auth {
         sensitive_value("OAuth access token", token.expose_secret(), BEARER).map(Self::Bearer)
     }
 
+    /// What names the application for limits shared between processes:
+    /// the key or token sent (only ever hashed), or `None` for a provider,
+    /// whose tokens change.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn identity(&self) -> Option<&[u8]> {
+        match self {
+            Self::ApiKey(value) | Self::Bearer(value) => Some(value.as_bytes()),
+            Self::Provider(_) => None,
+        }
+    }
+
     /// Sets the credential header, waiting at most `patience` for a
     /// provider's token. A provider still working when the wait ends goes
     /// on (its result is kept for the next request); this request fails.

@@ -9,7 +9,10 @@ use crate::net::{checked_url, http_client_builder};
 use crate::{
     Client, Error, RateLimit, RetryPolicy, TokenProvider,
     auth::Auth,
-    http::{HttpSettings, Pipeline},
+    http::{
+        HttpSettings, Pipeline,
+        admission::{Admission, LocalAdmission},
+    },
     raw,
 };
 
@@ -63,6 +66,8 @@ struct Settings {
     upload_timeout: Duration,
     max_in_flight: usize,
     rate_limit: Option<RateLimit>,
+    #[cfg(feature = "redis")]
+    shared_limits: Option<crate::SharedLimits>,
     http: HttpSettings,
 }
 
@@ -83,6 +88,8 @@ impl Default for ClientBuilder {
                 upload_timeout: DEFAULT_UPLOAD_TIMEOUT,
                 max_in_flight: 1,
                 rate_limit: None,
+                #[cfg(feature = "redis")]
+                shared_limits: None,
                 http: HttpSettings {
                     timeout: DEFAULT_TIMEOUT,
                     call_timeout: None,
@@ -363,6 +370,31 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the client's limits with every client of every process in
+    /// the same namespace, through Redis: the in-flight gate
+    /// ([`max_in_flight`](Self::max_in_flight)), the [`rate_limit`](Self::rate_limit)
+    /// with its hourly and daily budgets, the pause after a 429, and the
+    /// pace learned from 429s. For several replicas of one service sharing
+    /// one API key. `build()` does not connect; the first request does.
+    ///
+    /// ```
+    /// use ultracart_conversation::{Client, RateLimit, SharedLimits};
+    ///
+    /// let redis_url = std::env::var("REDIS_URL").unwrap_or("redis://127.0.0.1:6379".into());
+    /// let client = Client::builder()
+    ///     .api_key("my-key")
+    ///     .rate_limit(RateLimit::ultracart_default())
+    ///     .shared_limits(SharedLimits::redis(&redis_url)?)
+    ///     .build()?;
+    /// # Ok::<(), ultracart_conversation::Error>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_limits(mut self, limits: crate::SharedLimits) -> Self {
+        self.settings.shared_limits = Some(limits);
+        self
+    }
+
     /// Replaces the whole retry policy.
     ///
     /// ```
@@ -484,17 +516,34 @@ impl ClientBuilder {
                     .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?
             }
         };
-        let pipeline = Pipeline::new(
-            auth,
-            api_version,
-            user_agent,
-            settings.http,
-            settings.max_in_flight,
-            settings.rate_limit.as_ref(),
-        );
+        let admission = admission(&settings, &base_url, &auth)?;
+        let pipeline = Pipeline::new(auth, api_version, user_agent, settings.http, admission);
         let raw = raw::Client::new_with_client(&base_url, http, Arc::new(pipeline));
         Ok(Client::from_raw(raw, settings.upload_timeout))
     }
+}
+
+/// What holds requests back: this process's own limits, or those shared
+/// through Redis.
+fn admission(
+    settings: &Settings,
+    base_url: &str,
+    #[cfg_attr(not(feature = "redis"), allow(unused_variables))] auth: &Auth,
+) -> Result<Arc<dyn Admission>, Error> {
+    #[cfg(feature = "redis")]
+    if let Some(shared) = &settings.shared_limits {
+        return shared.admission(
+            base_url,
+            auth.identity(),
+            settings.max_in_flight,
+            settings.rate_limit.as_ref(),
+        );
+    }
+    let _ = base_url;
+    Ok(Arc::new(LocalAdmission::new(
+        settings.max_in_flight,
+        settings.rate_limit.as_ref(),
+    )))
 }
 
 fn header_value(what: &str, value: &str) -> Result<HeaderValue, Error> {

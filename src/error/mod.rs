@@ -228,6 +228,24 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
+    /// The limits shared with other processes through Redis
+    /// ([`SharedLimits`](crate::SharedLimits)) could not be consulted, and
+    /// the client is set to fail rather than go on alone: nothing was sent
+    /// to UltraCart.
+    #[error(
+        "the limits shared through Redis could not be consulted, so nothing was sent: {message}"
+    )]
+    #[non_exhaustive]
+    SharedLimits {
+        /// Which Redis, and what went wrong; never a password.
+        message: String,
+        /// Whether asking again later may succeed: Redis was unreachable or
+        /// slow, rather than refusing (a wrong password, a TLS error).
+        retryable: bool,
+        /// Redis's error, when there is one.
+        source: Option<BoxError>,
+    },
+
     /// The server's paging metadata would make a listing loop or go back.
     #[error("paging stopped: {message}")]
     #[non_exhaustive]
@@ -458,6 +476,19 @@ impl Error {
             || self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
+    /// Whether the limits shared through Redis could not be consulted
+    /// ([`Error::SharedLimits`]): nothing was sent to UltraCart.
+    ///
+    /// ```
+    /// # use ultracart_conversation::Error;
+    /// # fn check(e: &Error) {
+    /// if e.is_shared_limits_unavailable() { eprintln!("is Redis up? {e}"); }
+    /// # }
+    /// ```
+    pub fn is_shared_limits_unavailable(&self) -> bool {
+        matches!(self, Self::SharedLimits { .. })
+    }
+
     /// Whether a timeout ended the call: one attempt's, the whole call's, or
     /// the wait for an OAuth access token.
     ///
@@ -514,6 +545,7 @@ impl Error {
             Self::Api { status, .. } | Self::UnexpectedStatus { status, .. } => {
                 is_transient_status(*status)
             }
+            Self::SharedLimits { retryable, .. } => *retryable,
             Self::TokenRefresh { status, .. } | Self::Upload { status, .. } => match status {
                 Some(status) => is_transient_status(*status),
                 None => self.caused_by_elapsed_or(|e| {

@@ -1,4 +1,4 @@
-//! One attempt: wait for a slot at the gate, send, read the answer.
+//! One attempt: wait to be admitted, send, read the answer.
 
 use std::{
     future::Future,
@@ -9,11 +9,13 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use tokio::{sync::Semaphore, time::Instant};
 use tracing::Instrument;
 
-use super::{answer::Answer, pacing::Pacing};
-use crate::net::read_capped;
+use super::{
+    admission::{Admission, Refusal},
+    answer::Answer,
+};
+use crate::{Error, net::read_capped};
 
 /// What one attempt came to.
 pub(crate) type Attempted = Result<Answer, Unsent>;
@@ -26,58 +28,44 @@ pub(crate) enum Unsent {
     /// Not sent: a 429's `Retry-After` or the learned pace would have held
     /// it back this much longer than the caller waits.
     HeldBack(Duration),
+    /// Not sent: the limits shared with other processes could not be
+    /// consulted.
+    Unavailable(Error),
 }
 
-/// Sends `request` once a slot of `gate` is free and `pacing` allows it, and
-/// reads the whole answer, up to `limit` bytes. With a `patience`, a request
-/// that pacing would hold back longer than that is not sent.
+/// Sends `request` once `admission` lets it go, and reads the whole answer,
+/// up to `limit` bytes. With a `patience`, a request that pacing would hold
+/// back longer than that is not sent.
 ///
-/// The attempt keeps the slot until the answer is read or the request's
-/// timeout ends it, even when the caller stops waiting: UltraCart is still
-/// working on a request whose caller went away, and a slot freed early
-/// would let the next request overlap it. So a caller that drops the call
-/// hands the attempt to a task of its own, which finishes it. A request
-/// that must wait for its turn gives the slot back while it waits.
+/// The attempt keeps its place in flight until the answer is read or the
+/// request's timeout ends it, even when the caller stops waiting: UltraCart
+/// is still working on a request whose caller went away, and a place freed
+/// early would let the next request overlap it. So a caller that drops the
+/// call hands the attempt to a task of its own, which finishes it.
 pub(crate) async fn send(
-    gate: &Arc<Semaphore>,
-    pacing: &Arc<Pacing>,
+    admission: &Arc<dyn Admission>,
     http: &reqwest::Client,
     request: reqwest::Request,
     limit: usize,
     patience: Option<Duration>,
 ) -> Attempted {
-    pacing.wait_for_rate_limit().await;
-    let (permit, ticket) = loop {
-        // The semaphore is never closed, so acquiring cannot fail; if it
-        // ever were, requests would go out ungated rather than fail.
-        let permit = gate.clone().acquire_owned().await.ok();
-        // Asked holding the slot, so that a 429 that came while this
-        // request queued holds it back too.
-        match pacing.turn() {
-            Ok(ticket) => break (permit, ticket),
-            Err(until) => {
-                drop(permit);
-                let wait = until.saturating_duration_since(Instant::now());
-                if patience.is_some_and(|patience| wait > patience) {
-                    return Err(Unsent::HeldBack(wait));
-                }
-                tokio::time::sleep_until(until).await;
-            }
-        }
-    };
+    let pass = admission
+        .admit(patience)
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::HeldBack(wait) => Unsent::HeldBack(wait),
+            Refusal::Unavailable(error) => Unsent::Unavailable(error),
+        })?;
     let http = http.clone();
-    let pacing = Arc::clone(pacing);
     let attempt = async move {
-        let answer = send_and_read(&http, request, limit)
-            .await
-            .map_err(Unsent::Http);
-        drop(permit);
+        let answer = send_and_read(&http, request, limit).await;
         // Here, not in the caller: a dropped caller's request still
         // teaches the client its pace.
-        if let Ok(answer) = &answer {
-            pacing.answered(ticket, answer.status, answer.retry_after());
+        match &answer {
+            Ok(answer) => pass.answered(answer.status, answer.retry_after()).await,
+            Err(_) => drop(pass),
         }
-        answer
+        answer.map_err(Unsent::Http)
     };
     FinishOnDrop(Some(Box::pin(attempt.in_current_span()))).await
 }

@@ -7,10 +7,11 @@
 //! or the HTTP library's error. The facade (`crate::api`) reads the answer;
 //! the generated client gets it through [`raw_hooks`].
 
+pub(crate) mod admission;
 mod answer;
 mod attempt;
 mod operation;
-mod pacing;
+pub(crate) mod pacing;
 mod path_value;
 mod pipeline;
 mod raw_hooks;

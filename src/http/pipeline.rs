@@ -7,14 +7,15 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use http::{HeaderName, HeaderValue, Method, header};
-use tokio::{sync::Semaphore, time::Instant};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{
+    admission::Admission,
     answer::Answer,
     attempt::{self, Attempted, Unsent},
     operation::Operation,
-    pacing::{Pacing, PacingState, RateLimit},
+    pacing::PacingState,
     retry::{self, Outcome, RetryPolicy, Tried},
 };
 use crate::{Error, StatusCode, auth::Auth, net::Body};
@@ -43,9 +44,7 @@ pub struct Pipeline {
     api_version: HeaderValue,
     user_agent: HeaderValue,
     settings: HttpSettings,
-    max_in_flight: usize,
-    gate: Arc<Semaphore>,
-    pacing: Arc<Pacing>,
+    admission: Arc<dyn Admission>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -54,8 +53,7 @@ impl fmt::Debug for Pipeline {
             .field("auth", &self.auth)
             .field("api_version", &self.api_version)
             .field("settings", &self.settings)
-            .field("max_in_flight", &self.max_in_flight)
-            .field("pacing", &self.pacing)
+            .field("admission", &self.admission)
             .finish()
     }
 }
@@ -66,17 +64,14 @@ impl Pipeline {
         api_version: HeaderValue,
         user_agent: HeaderValue,
         settings: HttpSettings,
-        max_in_flight: usize,
-        rate_limit: Option<&RateLimit>,
+        admission: Arc<dyn Admission>,
     ) -> Self {
         Self {
             auth,
             api_version,
             user_agent,
             settings,
-            max_in_flight,
-            gate: Arc::new(Semaphore::new(max_in_flight)),
-            pacing: Arc::new(Pacing::new(rate_limit)),
+            admission,
         }
     }
 
@@ -85,14 +80,19 @@ impl Pipeline {
     }
 
     pub(crate) fn pacing(&self) -> PacingState {
-        self.pacing.state()
+        self.admission.state()
+    }
+
+    /// Confirms that admission can be decided (see [`Admission::ready`]).
+    pub(crate) async fn ready(&self) -> Result<(), Error> {
+        self.admission.ready().await
     }
 
     /// Refuses a call at once while a 429's `Retry-After`, or the pace
     /// learned from 429s, would hold it back for longer than the client
     /// waits for a retry.
     pub(crate) fn check_not_paused(&self) -> Result<(), Error> {
-        let delay = self.pacing.delay_ahead();
+        let delay = self.admission.delay_ahead();
         if delay > self.settings.retry.max_retry_wait() {
             return Err(Error::RateLimited { retry_after: delay });
         }
@@ -116,6 +116,7 @@ impl Pipeline {
                 .map_err(|unsent| match unsent {
                     Unsent::Http(e) => Error::from_reqwest(e),
                     Unsent::HeldBack(wait) => Error::RateLimited { retry_after: wait },
+                    Unsent::Unavailable(error) => error,
                 })
         };
         match self.settings.call_timeout {
@@ -220,8 +221,7 @@ impl Pipeline {
         loop {
             bound_by(&mut request, deadline);
             let copy = request.try_clone();
-            let attempted =
-                attempt::send(&self.gate, &self.pacing, http, request, limit, patience).await;
+            let attempted = attempt::send(&self.admission, http, request, limit, patience).await;
             let refused = matches!(&attempted, Ok(a) if a.status == StatusCode::UNAUTHORIZED);
             match copy {
                 Some(mut copy) if refused && !reauthenticated => {
@@ -256,7 +256,7 @@ fn tried(
     let outcome = match &attempted {
         Ok(answer) => outcome_of(answer),
         Err(Unsent::Http(e)) => Outcome::of_transport_error(e),
-        Err(Unsent::HeldBack(_)) => Outcome::Final,
+        Err(Unsent::HeldBack(_) | Unsent::Unavailable(_)) => Outcome::Final,
     };
     Tried {
         result: attempted,

@@ -51,6 +51,12 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
         }
         request.headers_mut().remove(PROGENITOR_VERSION_HEADER);
         let pipeline = self.inner();
+        // Here, where an error can still be progenitor's own: `exec` can
+        // only report the HTTP library's errors.
+        pipeline
+            .ready()
+            .await
+            .map_err(|e| progenitor_client::Error::Custom(e.report().to_string()))?;
         pipeline
             .check_not_paused()
             .map_err(|e| progenitor_client::Error::Custom(e.report().to_string()))?;
@@ -80,7 +86,23 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
             Ok(answer) => Ok(into_response(answer)),
             Err(Unsent::Http(e)) => Err(e),
             Err(Unsent::HeldBack(_)) => unreachable!("held back only with a patience"),
+            // The shared store stopped answering between `pre` and here.
+            // Nothing was sent; reqwest's errors cannot be made, so the
+            // refusal comes as the error of a request that cannot be built.
+            Err(Unsent::Unavailable(error)) => {
+                tracing::warn!(error = %error, "raw client request not sent");
+                Err(unsendable())
+            }
         }
+    }
+}
+
+/// A reqwest error for a request that was not sent: one built from no URL.
+fn unsendable() -> reqwest::Error {
+    match reqwest::Client::new().get("").build() {
+        Err(error) => error,
+        // An empty URL never parses.
+        Ok(_) => unreachable!("an empty URL parsed"),
     }
 }
 

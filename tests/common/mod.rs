@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod bodies;
+pub mod captured;
 pub mod oauth;
+pub mod redis_server;
 pub mod scripted;
 
 pub use bodies::*;

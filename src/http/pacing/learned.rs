@@ -31,7 +31,10 @@
 
 use std::{collections::VecDeque, time::Duration};
 
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+
+use super::moment::Moment;
 
 /// The probing rate after the first 429 starts at the bucket's capacity over
 /// the pause, or over this when the pause is shorter (or absent).
@@ -58,33 +61,33 @@ const MAX_REMEMBERED: usize = 4096;
 const LONGEST_PAUSE: Duration = Duration::from_secs(86_400);
 
 /// What a client knows of UltraCart's bucket, and when it may send next.
-#[derive(Debug, Default)]
-pub(crate) struct Learned {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Learned<T = Instant> {
     /// Accepted requests of the last [`CAPACITY_WINDOW`], by send time.
-    recent: VecDeque<Instant>,
-    model: Option<Model>,
-    paused_until: Option<Instant>,
+    recent: VecDeque<T>,
+    model: Option<Model<T>>,
+    paused_until: Option<T>,
     /// Bumped by every 429, so that waits computed before it are redone.
     epoch: u64,
     throttled: u64,
 }
 
-#[derive(Clone, Debug)]
-struct Model {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Model<T> {
     /// Requests the bucket holds.
     capacity: f64,
     pace: Pace,
     /// The last 429: when, and how many requests were accepted since.
-    throttled_at: Instant,
+    throttled_at: T,
     accepted_since: u32,
     /// When the pause after it ended.
-    resumed_at: Instant,
+    resumed_at: T,
     /// The client's side of the bucket: requests it may still send at once
     /// (negative: reserved ahead), as of `counted_at`.
     tokens: f64,
-    counted_at: Instant,
+    counted_at: T,
     /// When the pace last grew (or was set).
-    grown_at: Instant,
+    grown_at: T,
     accepted_since_growth: u32,
     /// How long a throttle-free stretch must be before the pace grows.
     growth_period: Duration,
@@ -92,7 +95,7 @@ struct Model {
     grew: bool,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 enum Pace {
     /// Rate unknown: starts at this many a second and doubles every
     /// [`PROBE_DOUBLING`] after the pause.
@@ -103,16 +106,28 @@ enum Pace {
 
 /// A request's place in the pace: when it was sent, and under which epoch.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Ticket {
-    pub(crate) sent_at: Instant,
+pub(crate) struct Ticket<T = Instant> {
+    pub(crate) sent_at: T,
     pub(crate) epoch: u64,
 }
 
-impl Learned {
+impl<T> Default for Learned<T> {
+    fn default() -> Self {
+        Self {
+            recent: VecDeque::new(),
+            model: None,
+            paused_until: None,
+            epoch: 0,
+            throttled: 0,
+        }
+    }
+}
+
+impl<T: Moment> Learned<T> {
     /// A request's turn at `now`: it goes (and takes its place in the
     /// pace), or it must wait until the instant given. Nothing is taken
     /// from a request that waits, so one that gives up costs nothing.
-    pub(crate) fn turn(&mut self, now: Instant) -> Result<Ticket, Instant> {
+    pub(crate) fn turn(&mut self, now: T) -> Result<Ticket<T>, T> {
         if let Some(until) = self.paused_until.filter(|until| *until > now) {
             return Err(until);
         }
@@ -137,7 +152,7 @@ impl Learned {
     }
 
     /// The server accepted a request (answered anything but 429).
-    pub(crate) fn accepted(&mut self, ticket: Ticket, now: Instant) {
+    pub(crate) fn accepted(&mut self, ticket: Ticket<T>, now: T) {
         self.recent.push_back(ticket.sent_at);
         while self.recent.len() > MAX_REMEMBERED
             || self
@@ -155,17 +170,12 @@ impl Learned {
     }
 
     /// The server answered 429; `retry_after` is what it asked for.
-    pub(crate) fn throttled(
-        &mut self,
-        ticket: Ticket,
-        now: Instant,
-        retry_after: Option<Duration>,
-    ) {
+    pub(crate) fn throttled(&mut self, ticket: Ticket<T>, now: T, retry_after: Option<Duration>) {
         self.throttled += 1;
         // Only a `Retry-After` pauses every request; without one the pace
         // alone holds requests back.
         let pause = retry_after.unwrap_or(Duration::ZERO).min(LONGEST_PAUSE);
-        let resume = now + pause;
+        let resume = now.later(pause);
         if !pause.is_zero() {
             self.paused_until = Some(self.paused_until.map_or(resume, |until| until.max(resume)));
         }
@@ -189,7 +199,7 @@ impl Learned {
 
     /// How long a request that wanted to go now would wait, without
     /// reserving anything.
-    pub(crate) fn delay_ahead(&self, now: Instant) -> Duration {
+    pub(crate) fn delay_ahead(&self, now: T) -> Duration {
         let paused = self.paused_for(now);
         let paced = self
             .model
@@ -199,13 +209,13 @@ impl Learned {
     }
 
     /// How long every request is held back by a 429's `Retry-After`.
-    pub(crate) fn paused_for(&self, now: Instant) -> Duration {
+    pub(crate) fn paused_for(&self, now: T) -> Duration {
         self.paused_until
             .map_or(Duration::ZERO, |until| until.saturating_duration_since(now))
     }
 
     /// What the client knows, for callers to look at.
-    pub(crate) fn state(&self, now: Instant) -> LearnedState {
+    pub(crate) fn state(&self, now: T) -> LearnedState {
         let (rate, capacity) = match &self.model {
             Some(model) => (Some(model.rate_at(now)), Some(model.capacity)),
             None => (None, None),
@@ -236,10 +246,10 @@ pub(crate) struct LearnedState {
     pub(crate) throttled: u64,
 }
 
-impl Model {
+impl<T: Moment> Model<T> {
     /// After the first 429: the capacity is what was just accepted; the
     /// rate is yet to be found.
-    fn first(accepted: f64, pause: Duration, now: Instant, resume: Instant) -> Self {
+    fn first(accepted: f64, pause: Duration, now: T, resume: T) -> Self {
         let capacity = accepted.max(1.0);
         Self {
             capacity,
@@ -261,7 +271,7 @@ impl Model {
 
     /// After another 429: measure the drain rate from what was accepted
     /// since the last one.
-    fn overflowed(self, now: Instant, resume: Instant) -> Self {
+    fn overflowed(self, now: T, resume: T) -> Self {
         let accepted = f64::from(self.accepted_since);
         let since_throttle = now
             .saturating_duration_since(self.throttled_at)
@@ -317,14 +327,14 @@ impl Model {
     }
 
     /// The client's side of the bucket at `now`.
-    fn tokens_at(&self, now: Instant) -> f64 {
+    fn tokens_at(&self, now: T) -> f64 {
         let refill =
             self.rate_at(now) * now.saturating_duration_since(self.counted_at).as_secs_f64();
         (self.tokens + refill).min(burst(self.capacity))
     }
 
     /// How long until a request may go at the pace.
-    fn wait(&self, now: Instant) -> Duration {
+    fn wait(&self, now: T) -> Duration {
         let tokens = self.tokens_at(now);
         if tokens >= 1.0 {
             return Duration::ZERO;
@@ -334,12 +344,12 @@ impl Model {
     }
 
     /// Takes one request's place at the pace, at `now`.
-    fn take_token(&mut self, now: Instant) {
+    fn take_token(&mut self, now: T) {
         self.tokens = self.tokens_at(now) - 1.0;
         self.counted_at = self.counted_at.max(now);
     }
 
-    fn rate_at(&self, at: Instant) -> f64 {
+    fn rate_at(&self, at: T) -> f64 {
         match self.pace {
             Pace::Measured(rate) => rate,
             Pace::Probing { start } => {
@@ -350,7 +360,7 @@ impl Model {
     }
 
     /// A fifth faster after a throttle-free stretch of use.
-    fn grow(&mut self, now: Instant) {
+    fn grow(&mut self, now: T) {
         let Pace::Measured(rate) = self.pace else {
             return;
         };

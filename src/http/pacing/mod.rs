@@ -2,6 +2,7 @@
 //! pace the client learns from UltraCart's 429s, shared by every clone.
 
 mod learned;
+mod moment;
 mod rate_limit;
 
 use std::{
@@ -10,8 +11,8 @@ use std::{
     time::Duration,
 };
 
-pub(crate) use learned::Ticket;
-use learned::{Learned, LearnedState};
+pub(crate) use learned::{Learned, LearnedState, Ticket};
+pub(crate) use moment::Moment;
 pub use rate_limit::RateLimit;
 use rate_limit::RateLimiter;
 use tokio::time::Instant;
@@ -112,6 +113,13 @@ pub struct PacingState {
 }
 
 impl PacingState {
+    pub(crate) fn new(learned: LearnedState, configured: bool) -> Self {
+        Self {
+            learned,
+            configured,
+        }
+    }
+
     /// The pace learned from 429s, in requests a second (`None` until the
     /// first 429, and again after ten quiet minutes). While the client still
     /// probes for the rate after its first 429, this is the probing rate.

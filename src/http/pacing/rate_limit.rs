@@ -150,20 +150,25 @@ impl RateLimit {
         Ok(self)
     }
 
-    /// The running limiter. It leaves headroom for network jitter: a
-    /// request sent exactly on time can still arrive a little early, and a
-    /// server whose bucket is exactly full answers it 429. So one request of
-    /// a burst is kept in reserve, and a limit without a burst spaces
-    /// requests a tenth wider.
+    /// The spacing and burst of each quota as enforced. They leave headroom
+    /// for network jitter: a request sent exactly on time can still arrive
+    /// a little early, and a server whose bucket is exactly full answers it
+    /// 429. So one request of a burst is kept in reserve, and a limit
+    /// without a burst spaces requests a tenth wider.
+    pub(crate) fn cells(&self) -> impl Iterator<Item = (Duration, NonZeroU32)> + '_ {
+        self.quotas
+            .iter()
+            .map(|q| match NonZeroU32::new(q.burst.get() - 1) {
+                Some(burst) => (q.period, burst),
+                None => (q.period + q.period / 10, q.burst),
+            })
+    }
+
+    /// The running limiter, one process's own.
     pub(crate) fn build(&self) -> RateLimiter {
         let limiters = self
-            .quotas
-            .iter()
-            .filter_map(|q| {
-                let (period, burst) = match NonZeroU32::new(q.burst.get() - 1) {
-                    Some(burst) => (q.period, burst),
-                    None => (q.period + q.period / 10, q.burst),
-                };
+            .cells()
+            .filter_map(|(period, burst)| {
                 Quota::with_period(period).map(|quota| quota.allow_burst(burst))
             })
             .map(DefaultDirectRateLimiter::direct)

@@ -1,0 +1,62 @@
+//! Redis's clock: the one clock every process of a namespace reads alike.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::http::pacing::Moment;
+
+/// Microseconds since the Unix epoch, as Redis's `TIME` tells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(super) struct RedisTime(u64);
+
+impl RedisTime {
+    pub(super) fn from_micros(micros: i64) -> Self {
+        Self(u64::try_from(micros).unwrap_or(0))
+    }
+}
+
+impl Moment for RedisTime {
+    fn saturating_duration_since(self, earlier: Self) -> Duration {
+        Duration::from_micros(self.0.saturating_sub(earlier.0))
+    }
+
+    fn checked_add(self, duration: Duration) -> Option<Self> {
+        let micros = u64::try_from(duration.as_micros()).ok()?;
+        self.0.checked_add(micros).map(Self)
+    }
+}
+
+/// Redis's clock as last read, carried forward on this process's
+/// monotonic clock until the next read: good to within a round trip, which
+/// is all a decision made here needs; Redis re-checks what matters.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Estimate {
+    read: Option<(RedisTime, Instant)>,
+}
+
+impl Estimate {
+    pub(super) const fn unread() -> Self {
+        Self { read: None }
+    }
+
+    pub(super) fn set(&mut self, now: RedisTime) {
+        self.read = Some((now, Instant::now()));
+    }
+
+    /// Redis's time now, as far as this process can tell; before the first
+    /// read, this machine's wall clock.
+    pub(super) fn now(&self) -> RedisTime {
+        match self.read {
+            Some((at, read)) => at.later(read.elapsed()),
+            None => {
+                let since_epoch = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                RedisTime(u64::try_from(since_epoch.as_micros()).unwrap_or(0))
+            }
+        }
+    }
+}
