@@ -119,7 +119,7 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use shared_limits::{OnUnavailable, SharedLimits};
 pub use timestamp::Timestamp;
 
-/// Compiles the README's examples as doctests.
-#[cfg(doctest)]
+/// Compiles the README's examples as doctests (they use every feature).
+#[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -303,6 +303,38 @@ async fn redis_unreachable_is_an_error_naming_redis_and_nothing_is_sent() {
 }
 
 #[tokio::test]
+async fn the_raw_client_shares_the_limits_and_refuses_to_send_without_redis() {
+    let mut redis = RedisServer::start();
+    let server = ScriptedServer::start(|request: &Received, _| {
+        listing_page(request, 10).delay(Duration::from_millis(300))
+    })
+    .await;
+    let client = builder_at(server.base_url())
+        .shared_limits(SharedLimits::redis(&redis.url()).unwrap().namespace("raw"))
+        .build()
+        .unwrap();
+    let other = client.clone();
+    let (raw, facade) = tokio::join!(
+        client.raw().get_conversations().limit(3).send(),
+        other.get_conversations(3, 0)
+    );
+    assert_eq!(raw.unwrap().status(), 200);
+    facade.unwrap();
+    assert_eq!(server.max_in_flight(), 1);
+
+    redis.kill();
+    let error = client
+        .raw()
+        .get_conversations()
+        .limit(3)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("Redis"), "{error}");
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_a_clear_error_without_the_password() {
     let redis = RedisServer::with_password("right-password");
     let server = ScriptedServer::start(|request: &Received, _| listing_page(request, 10)).await;
@@ -333,6 +365,29 @@ async fn a_wrong_password_is_a_clear_error_without_the_password() {
         .build()
         .unwrap();
     client.get_conversations(10, 0).await.unwrap();
+}
+
+#[tokio::test]
+async fn tls_to_a_redis_that_does_not_speak_it_is_a_clear_error_without_the_password() {
+    let redis = RedisServer::start();
+    let server = ScriptedServer::start(|request: &Received, _| listing_page(request, 10)).await;
+    let url = format!("rediss://:tls-TOPSECRET@127.0.0.1:{}/0", redis.port());
+    let client = builder_at(server.base_url())
+        .shared_limits(SharedLimits::redis(&url).unwrap())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = client.get_conversations(10, 0).await.unwrap_err();
+    assert!(error.is_shared_limits_unavailable(), "{error:?}");
+    let shown = format!("{error} | {error:?} | {}", error.report());
+    assert!(shown.contains("rediss://127.0.0.1"), "{shown}");
+    assert!(!shown.contains("TOPSECRET"), "{shown}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests(), 0);
 }
 
 #[test]
@@ -479,4 +534,57 @@ async fn without_redis_the_fallback_policy_goes_on_alone_and_warns_once_per_outa
     );
     assert_eq!(server.requests(), 10);
     assert_eq!(server.max_in_flight(), 1);
+}
+
+fn lease_holders(redis: &RedisServer, namespace: &str) -> String {
+    redis.cli(&[
+        "ZCARD",
+        &format!("ultracart-conversation:{{{namespace}}}:lease"),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_that_leave_early_keep_the_gate_until_answered_and_leave_no_lease() {
+    let redis = RedisServer::start();
+    let server = ScriptedServer::start(|request: &Received, _| {
+        listing_page(request, 10).delay(Duration::from_millis(600))
+    })
+    .await;
+    let client = || {
+        builder_at(server.base_url())
+            .shared_limits(
+                SharedLimits::redis(&redis.url())
+                    .unwrap()
+                    .namespace("leaving"),
+            )
+            .build()
+            .unwrap()
+    };
+    let (first, second, third) = (client(), client(), client());
+
+    // The first caller leaves mid-request; UltraCart still works on it.
+    let left =
+        tokio::time::timeout(Duration::from_millis(100), first.get_conversations(10, 0)).await;
+    assert!(left.is_err(), "the first call should still be running");
+    // The second leaves while it waits for the gate.
+    let waited =
+        tokio::time::timeout(Duration::from_millis(100), second.get_conversations(10, 0)).await;
+    assert!(waited.is_err());
+    // The third goes once the first's request is answered, not a lease
+    // later, and never beside it.
+    let started = Instant::now();
+    third.get_conversations(10, 0).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.max_in_flight(), 1);
+    assert_eq!(
+        server.requests(),
+        2,
+        "the caller that left while waiting sent nothing"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(lease_holders(&redis, "leaving"), "0");
 }

@@ -145,9 +145,10 @@ async fn a_rotated_refresh_token_is_kept_and_stored_when_its_caller_is_cancelled
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(*stored.lock().unwrap(), ["refresh-rotated-1"]);
 
-    // The access token has expired by now: the next exchange presents the
-    // rotated refresh token, not the revoked original.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The access token (1 s, counted from its arrival after the endpoint's
+    // 300 ms and the exchange client's set-up) has expired by now: the next
+    // exchange presents the rotated refresh token, not the revoked original.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
     client.get_conversation("c").await.unwrap();
     assert_eq!(issued.load(Ordering::SeqCst), 2);
     common::oauth::assert_exchange_presented_rotated_token(&oauth, 1);

@@ -37,6 +37,10 @@ const LONGEST_RETRY: Duration = Duration::from_millis(250);
 /// While Redis is down under [`OnUnavailable::PerProcessLimits`], a call
 /// tries it again at most this often; the others go straight on alone.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How long such a try waits for Redis at most: long enough for a
+/// reconnection after a restart (the first command after one may still
+/// see the old connection's error), short enough not to stall the call.
+const PROBE_PATIENCE: Duration = Duration::from_millis(250);
 /// How many times an answer is recorded again when another process changed
 /// the pace meanwhile, before its lease is just freed.
 const RECORD_TRIES: usize = 8;
@@ -232,7 +236,12 @@ impl Shared {
         // to Redis unqueued rather than fail.
         let permit = Arc::clone(&self.gate).acquire_owned().await.ok();
         let per_process = self.on_unavailable == OnUnavailable::PerProcessLimits;
-        match self.admit_shared(patience, !per_process).await {
+        let redis_wait = if per_process {
+            PROBE_PATIENCE.min(self.store.timeout())
+        } else {
+            self.store.timeout()
+        };
+        match self.admit_shared(patience, redis_wait).await {
             Ok((lease, ticket)) => {
                 if self.outage().take().is_some() {
                     tracing::info!(
@@ -263,12 +272,11 @@ impl Shared {
     }
 
     /// Takes a lease once the pace, the told rates and the gate all allow
-    /// it. With `wait_for_redis`, a Redis that does not answer is tried
-    /// again until the store's timeout.
+    /// it. A Redis that does not answer is tried again for `redis_wait`.
     async fn admit_shared(
         self: &Arc<Self>,
         patience: Option<Duration>,
-        wait_for_redis: bool,
+        redis_wait: Duration,
     ) -> Result<(Lease, Ticket<RedisTime>), Refusal> {
         // Taken before the first try: a caller that leaves while Redis is
         // deciding frees what Redis may have granted.
@@ -304,6 +312,7 @@ impl Shared {
                 }
             };
             lease.open = true;
+            let asked = Instant::now();
             let answer = self
                 .store
                 .admit(
@@ -335,11 +344,8 @@ impl Shared {
                     tokio::time::sleep(wait).await;
                 }
                 Err(error) => {
-                    let since = *failing_since.get_or_insert_with(Instant::now);
-                    if !wait_for_redis
-                        || !may_come_back(&error)
-                        || since.elapsed() + retry > self.store.timeout()
-                    {
+                    let since = *failing_since.get_or_insert(asked);
+                    if !may_come_back(&error) || since.elapsed() + retry > redis_wait {
                         return Err(Refusal::Unavailable(self.store.unavailable(error)));
                     }
                     tokio::time::sleep(retry).await;

@@ -22,6 +22,7 @@ mod clock;
 mod config;
 mod namespace;
 mod store;
+mod tls;
 
 pub(crate) use admission::RedisAdmission;
 pub use config::{OnUnavailable, SharedLimits};

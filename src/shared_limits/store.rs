@@ -122,6 +122,9 @@ impl Store {
         if let Some(connection) = self.connection.get() {
             return Ok(connection.clone());
         }
+        if self.address.starts_with("rediss:") {
+            super::tls::install_crypto_provider();
+        }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
@@ -134,14 +137,9 @@ impl Store {
 
     async fn run(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<Reply, RedisError> {
         let mut connection = self.connection()?;
-        // The manager's response timeout covers a command, not a connect
-        // that hangs on an unanswered SYN; this covers both.
-        match tokio::time::timeout(
-            self.timeout + self.timeout,
-            invocation.invoke_async(&mut connection),
-        )
-        .await
-        {
+        // The manager's timeouts cover connecting and a command one by
+        // one; this bounds both together.
+        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection)).await {
             Ok(reply) => reply,
             Err(_) => Err(RedisError::from(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,

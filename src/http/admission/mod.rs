@@ -70,5 +70,6 @@ pub(crate) enum Refusal {
     HeldBack(Duration),
     /// The shared limits could not be consulted, and the client is set to
     /// fail rather than go on alone.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Unavailable(Error),
 }

@@ -12,6 +12,7 @@ use std::{
 };
 
 pub(crate) use learned::{Learned, LearnedState, Ticket};
+#[cfg(feature = "redis")]
 pub(crate) use moment::Moment;
 pub use rate_limit::RateLimit;
 use rate_limit::RateLimiter;
@@ -113,6 +114,7 @@ pub struct PacingState {
 }
 
 impl PacingState {
+    #[cfg(feature = "redis")]
     pub(crate) fn new(learned: LearnedState, configured: bool) -> Self {
         Self {
             learned,
