@@ -89,16 +89,20 @@ impl CachedPace {
     }
 
     /// The pace changed by `change`, as JSON if it differs from what is
-    /// stored.
-    fn changed(
+    /// stored; `change`'s own result beside. Serialized only if the change
+    /// `may_change` it: a pace that is not pacing yet takes nothing from a
+    /// request's turn, and a busy client need not write it each time.
+    fn changed<R>(
         &self,
-        change: impl FnOnce(&mut Learned<RedisTime>, RedisTime),
-    ) -> (Learned<RedisTime>, Option<String>) {
+        may_change: bool,
+        change: impl FnOnce(&mut Learned<RedisTime>, RedisTime) -> R,
+    ) -> (Learned<RedisTime>, Option<String>, R) {
         let mut learned = self.learned.clone();
-        change(&mut learned, self.clock.now());
-        let json = serde_json::to_string(&learned).unwrap_or_default();
-        let json = (json != self.stored.json).then_some(json);
-        (learned, json)
+        let result = change(&mut learned, self.clock.now());
+        let json = may_change
+            .then(|| serde_json::to_string(&learned).unwrap_or_default())
+            .filter(|json| *json != self.stored.json);
+        (learned, json, result)
     }
 
     fn accept(
@@ -287,19 +291,14 @@ impl Shared {
         loop {
             let (version, turn) = {
                 let pace = self.pace();
-                let mut ticket = None;
-                let (learned, json) = pace.changed(|learned, now| {
-                    ticket = Some(learned.turn(now));
-                });
-                let now = pace.clock.now();
-                match ticket {
-                    Some(Ok(ticket)) => (pace.stored.version, Ok((ticket, learned, json))),
-                    Some(Err(until)) => (
-                        pace.stored.version,
-                        Err(until.saturating_duration_since(now)),
-                    ),
-                    None => (pace.stored.version, Err(Duration::ZERO)),
-                }
+                let (learned, json, turn) =
+                    pace.changed(pace.learned.is_pacing(), |learned, now| {
+                        learned
+                            .turn(now)
+                            .map_err(|until| until.saturating_duration_since(now))
+                    });
+                let turn = turn.map(|ticket| (ticket, learned, json));
+                (pace.stored.version, turn)
             };
             let (ticket, learned, json) = match turn {
                 Ok(turn) => turn,
@@ -436,7 +435,7 @@ impl Lease {
         for _ in 0..RECORD_TRIES {
             let (version, learned, json) = {
                 let pace = shared.pace();
-                let (learned, json) = pace.changed(|learned, now| {
+                let (learned, json, ()) = pace.changed(true, |learned, now| {
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         learned.throttled(ticket, now, retry_after);
                     } else {

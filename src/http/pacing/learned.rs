@@ -151,6 +151,13 @@ impl<T: Moment> Learned<T> {
         })
     }
 
+    /// Whether a request's turn can change anything: only once a 429 has
+    /// taught a pace.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn is_pacing(&self) -> bool {
+        self.model.is_some()
+    }
+
     /// The server accepted a request (answered anything but 429).
     pub(crate) fn accepted(&mut self, ticket: Ticket<T>, now: T) {
         self.recent.push_back(ticket.sent_at);
