@@ -222,7 +222,7 @@ fn three_replicas_not_told_the_rate_share_what_they_learn() {
         1,
         "two requests were in flight at once"
     );
-    assert!(throttled <= 4, "{throttled} 429s");
+    assert!(throttled <= 3, "{throttled} 429s");
     eprintln!(
         "untold: {} requests, {throttled} 429s in {took:?} (floor {:.2} s)",
         server.requests(),
@@ -286,7 +286,11 @@ async fn redis_unreachable_is_an_error_naming_redis_and_nothing_is_sent() {
         format!("redis://:hunter2-TOPSECRET@127.0.0.1:{port}/0")
     };
     let client = builder_at(server.base_url())
-        .shared_limits(SharedLimits::redis(&dead).unwrap())
+        .shared_limits(
+            SharedLimits::redis(&dead)
+                .unwrap()
+                .redis_timeout(Duration::from_millis(300)),
+        )
         .build()
         .unwrap();
     let error = client.get_conversations(10, 0).await.unwrap_err();
@@ -372,8 +376,14 @@ async fn tls_to_a_redis_that_does_not_speak_it_is_a_clear_error_without_the_pass
     let redis = RedisServer::start();
     let server = ScriptedServer::start(|request: &Received, _| listing_page(request, 10)).await;
     let url = format!("rediss://:tls-TOPSECRET@127.0.0.1:{}/0", redis.port());
+    // Plain Redis waits for the rest of what it takes for a command: the
+    // handshake times out, each try within the Redis timeout.
     let client = builder_at(server.base_url())
-        .shared_limits(SharedLimits::redis(&url).unwrap())
+        .shared_limits(
+            SharedLimits::redis(&url)
+                .unwrap()
+                .redis_timeout(Duration::from_millis(500)),
+        )
         .build()
         .unwrap();
     let started = Instant::now();
@@ -587,4 +597,55 @@ async fn callers_that_leave_early_keep_the_gate_until_answered_and_leave_no_leas
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(lease_holders(&redis, "leaving"), "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_alone_and_back_never_puts_two_requests_in_flight() {
+    let mut redis = RedisServer::start();
+    redis.kill();
+    let server = ScriptedServer::start(|request: &Received, _| {
+        listing_page(request, 10).delay(Duration::from_millis(1_500))
+    })
+    .await;
+    let client = builder_at(server.base_url())
+        .shared_limits(
+            SharedLimits::redis(&redis.url())
+                .unwrap()
+                .on_unavailable(OnUnavailable::PerProcessLimits),
+        )
+        .build()
+        .unwrap();
+    // Alone: Redis is down.
+    let alone = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_conversations(10, 0).await }
+    });
+    // Past the probe interval, Redis is back while that request is in flight.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    redis.restart();
+    let shared = client.get_conversations(10, 0).await;
+    alone.await.unwrap().unwrap();
+    shared.unwrap();
+    assert_eq!(
+        server.max_in_flight(),
+        1,
+        "the switch let two requests overlap"
+    );
+}
+
+#[test]
+fn an_oauth_client_must_name_its_namespace() {
+    let limits = SharedLimits::redis("redis://127.0.0.1:6379").unwrap();
+    let error = Client::builder()
+        .bearer_token("an-access-token-TOPSECRET")
+        .shared_limits(limits.clone())
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("namespace"), "{error}");
+    assert!(!error.to_string().contains("TOPSECRET"));
+    Client::builder()
+        .bearer_token("an-access-token")
+        .shared_limits(limits.namespace("support-desk"))
+        .build()
+        .unwrap();
 }

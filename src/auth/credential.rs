@@ -31,13 +31,13 @@ impl Auth {
     }
 
     /// What names the application for limits shared between processes:
-    /// the key or token sent (only ever hashed), or `None` for a provider,
-    /// whose tokens change.
+    /// the API key (only ever hashed), or `None` for OAuth tokens, which
+    /// change and differ between replicas.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn identity(&self) -> Option<&[u8]> {
         match self {
-            Self::ApiKey(value) | Self::Bearer(value) => Some(value.as_bytes()),
-            Self::Provider(_) => None,
+            Self::ApiKey(value) => Some(value.as_bytes()),
+            Self::Bearer(_) | Self::Provider(_) => None,
         }
     }
 

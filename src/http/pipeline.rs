@@ -256,6 +256,9 @@ fn tried(
     let outcome = match &attempted {
         Ok(answer) => outcome_of(answer),
         Err(Unsent::Http(e)) => Outcome::of_transport_error(e),
+        // Nothing reached UltraCart, as when a connection cannot be made:
+        // safe to try again for every operation, within the retry policy.
+        Err(Unsent::Unavailable(error)) if error.is_retryable() => Outcome::ConnectFailed,
         Err(Unsent::HeldBack(_) | Unsent::Unavailable(_)) => Outcome::Final,
     };
     Tried {

@@ -97,12 +97,13 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
     }
 }
 
-/// A reqwest error for a request that was not sent: one built from no URL.
+/// A reqwest error for a request that was not sent: the conversion of a
+/// request whose URI (`/`) is no absolute URL. No client, so no TLS set-up
+/// that could fail.
 fn unsendable() -> reqwest::Error {
-    match reqwest::Client::new().get("").build() {
+    match reqwest::Request::try_from(http::Request::new(reqwest::Body::from(""))) {
         Err(error) => error,
-        // An empty URL never parses.
-        Ok(_) => unreachable!("an empty URL parsed"),
+        Ok(_) => unreachable!("a request to `/` has no absolute URL"),
     }
 }
 

@@ -25,14 +25,7 @@ compile_error!(
 /// (a presigned upload URL's signature is a credential too).
 pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
     #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc")))]
-    {
-        static INSTALL: std::sync::Once = std::sync::Once::new();
-        INSTALL.call_once(|| {
-            // An error means the application installed a provider first:
-            // that one stays.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
-    }
+    super::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .referer(false)

@@ -24,7 +24,9 @@ impl Moment for RedisTime {
     }
 
     fn checked_add(self, duration: Duration) -> Option<Self> {
-        let micros = u64::try_from(duration.as_micros()).ok()?;
+        // Rounded up: a wait of less than a microsecond is still a wait,
+        // never an instant that has already come.
+        let micros = u64::try_from(duration.as_nanos().div_ceil(1_000)).ok()?;
         self.0.checked_add(micros).map(Self)
     }
 }
@@ -42,21 +44,20 @@ impl Estimate {
         Self { read: None }
     }
 
+    pub(super) fn is_read(&self) -> bool {
+        self.read.is_some()
+    }
+
     pub(super) fn set(&mut self, now: RedisTime) {
         self.read = Some((now, Instant::now()));
     }
 
-    /// Redis's time now, as far as this process can tell; before the first
-    /// read, this machine's wall clock.
+    /// Redis's time now, as far as this process can tell (the epoch before
+    /// the first read, which admission makes before its first ticket).
     pub(super) fn now(&self) -> RedisTime {
         match self.read {
             Some((at, read)) => at.later(read.elapsed()),
-            None => {
-                let since_epoch = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default();
-                RedisTime(u64::try_from(since_epoch.as_micros()).unwrap_or(0))
-            }
+            None => RedisTime(0),
         }
     }
 }

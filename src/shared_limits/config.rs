@@ -2,7 +2,7 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use super::{RedisAdmission, namespace};
+use super::{RedisAdmission, namespace, store::Store};
 use crate::{Error, RateLimit, http::admission::Admission};
 
 /// How long a lease lives unless its holder renews it: a holder killed
@@ -11,6 +11,7 @@ const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
 /// How long a call waits for Redis to answer before it gives up.
 const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 const SHORTEST_LEASE_TTL: Duration = Duration::from_millis(300);
+const LONGEST_LEASE_TTL: Duration = Duration::from_secs(3_600);
 
 /// What a call does while Redis cannot be reached.
 ///
@@ -109,9 +110,11 @@ impl SharedLimits {
     /// Which clients share limits: all those with the same namespace on
     /// one Redis. By default a hash of the base URL and the credential
     /// (never the credential itself), so that two applications on one Redis
-    /// never share a budget; a client with a
-    /// [`TokenProvider`](crate::TokenProvider), whose tokens change, must
-    /// name its namespace. 1 to 128 printable ASCII characters, without
+    /// never share a budget. A client with an OAuth token
+    /// ([`bearer_token`](crate::ClientBuilder::bearer_token) or a
+    /// [`TokenProvider`](crate::TokenProvider)) must name its namespace:
+    /// tokens change and differ between replicas, so they cannot name the
+    /// application. 1 to 128 printable ASCII characters, without
     /// spaces, `{` or `}`.
     ///
     /// ```
@@ -138,8 +141,8 @@ impl SharedLimits {
         self
     }
 
-    /// How long the in-flight lease lives unless renewed (default 10 s, at
-    /// least 300 ms). Its holder renews it every third of that while its
+    /// How long the in-flight lease lives unless renewed (default 10 s,
+    /// from 300 ms to an hour). Its holder renews it every third of that while its
     /// request is in flight, so this bounds how long a killed holder blocks
     /// the others, not how long a request may take. A holder that cannot
     /// renew (Redis unreachable for longer than this) lets its request run
@@ -185,23 +188,44 @@ impl SharedLimits {
             (None, Some(credential)) => namespace::derived(base_url, credential),
             (None, None) => {
                 return Err(Error::config(
-                    "shared limits with a token provider need SharedLimits::namespace(..): the provider's tokens change, so they cannot name the application",
+                    "shared limits with an OAuth token need SharedLimits::namespace(..): tokens change and differ between replicas, so they cannot name the application",
                 ));
             }
         };
-        if self.lease_ttl < SHORTEST_LEASE_TTL {
-            return Err(Error::config("a shared-limits lease lives at least 300 ms"));
+        if !(SHORTEST_LEASE_TTL..=LONGEST_LEASE_TTL).contains(&self.lease_ttl) {
+            return Err(Error::config(
+                "a shared-limits lease lives from 300 ms to an hour",
+            ));
         }
         if self.timeout.is_zero() {
             return Err(Error::config("the Redis timeout must be longer than zero"));
         }
-        Ok(Arc::new(RedisAdmission::new(
+        // Rounded up: a spacing cut short would let requests come early.
+        let cells = rate_limit
+            .map(|limit| {
+                limit
+                    .cells()
+                    .map(|(spacing, burst)| {
+                        let micros = spacing.as_nanos().div_ceil(1_000);
+                        (
+                            u64::try_from(micros).unwrap_or(u64::MAX).max(1),
+                            burst.get(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let store = Store::new(
             self.client.clone(),
             Arc::clone(&self.address),
             &namespace,
+            self.timeout,
+            cells,
+        );
+        Ok(Arc::new(RedisAdmission::new(
+            store,
             self.on_unavailable,
             self.lease_ttl,
-            self.timeout,
             max_in_flight,
             rate_limit,
         )))

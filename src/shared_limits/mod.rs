@@ -20,9 +20,12 @@
 mod admission;
 mod clock;
 mod config;
+mod lease;
 mod namespace;
+mod outage;
+mod pace_cache;
+mod redis_retry;
 mod store;
-mod tls;
 
-pub(crate) use admission::RedisAdmission;
+use admission::RedisAdmission;
 pub use config::{OnUnavailable, SharedLimits};

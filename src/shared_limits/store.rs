@@ -2,12 +2,14 @@
 //! namespace, and the scripts that read and change them atomically.
 
 use std::{
-    sync::{Arc, LazyLock, OnceLock},
+    error::Error as _,
+    io,
+    sync::{Arc, LazyLock, Mutex},
     time::Duration,
 };
 
 use redis::{
-    Client, RedisError, Script,
+    Client, ErrorKind, RedisError, RetryMethod, Script,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
@@ -70,7 +72,9 @@ pub(super) struct Store {
     client: Client,
     address: Arc<str>,
     timeout: Duration,
-    connection: OnceLock<ConnectionManager>,
+    /// Rebuilt after an error its manager would not recover from by
+    /// itself (it reconnects after I/O errors only).
+    connection: Mutex<Option<ConnectionManager>>,
     keys: Keys,
     /// Spacing (µs) and burst of each told rate's cell.
     cells: Vec<(u64, u32)>,
@@ -99,7 +103,7 @@ impl Store {
             client,
             address,
             timeout,
-            connection: OnceLock::new(),
+            connection: Mutex::new(None),
             keys,
             cells,
         }
@@ -119,11 +123,12 @@ impl Store {
     /// by itself after a failure; its own retries are few and short, since
     /// the callers decide how long to wait for Redis.
     fn connection(&self) -> Result<ConnectionManager, RedisError> {
-        if let Some(connection) = self.connection.get() {
+        let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(connection) = slot.as_ref() {
             return Ok(connection.clone());
         }
         if self.address.starts_with("rediss:") {
-            super::tls::install_crypto_provider();
+            crate::net::install_crypto_provider();
         }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
@@ -132,20 +137,37 @@ impl Store {
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(100));
         let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        Ok(self.connection.get_or_init(|| manager).clone())
+        *slot = Some(manager.clone());
+        Ok(manager)
     }
 
-    async fn run(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<Reply, RedisError> {
+    /// Runs a script within `limit` (at most the store's timeout).
+    async fn run(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+        limit: Duration,
+    ) -> Result<Reply, RedisError> {
         let mut connection = self.connection()?;
         // The manager's timeouts cover connecting and a command one by
-        // one; this bounds both together.
-        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut connection)).await {
+        // one; this bounds both together, and the caller's budget.
+        let reply = match tokio::time::timeout(
+            limit.min(self.timeout),
+            invocation.invoke_async(&mut connection),
+        )
+        .await
+        {
             Ok(reply) => reply,
-            Err(_) => Err(RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
+            Err(_) => Err(RedisError::from(io::Error::new(
+                io::ErrorKind::TimedOut,
                 "Redis did not answer in time",
             ))),
+        };
+        if let Err(error) = &reply
+            && !error.is_io_error()
+        {
+            *self.connection.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
+        reply
     }
 
     pub(super) async fn admit(
@@ -155,6 +177,7 @@ impl Store {
         max_in_flight: usize,
         pace_version: i64,
         new_pace: Option<&str>,
+        limit: Duration,
     ) -> Result<(RedisTime, Admit), RedisError> {
         let mut invocation = ADMIT.prepare_invoke();
         invocation.key(&self.keys.lease).key(&self.keys.pace);
@@ -171,7 +194,7 @@ impl Store {
         for (spacing, burst) in &self.cells {
             invocation.arg(spacing).arg(burst);
         }
-        let (word, now, number, text) = self.run(&invocation).await?;
+        let (word, now, number, text) = self.run(&invocation, limit).await?;
         let micros = || Duration::from_micros(u64::try_from(number).unwrap_or(0));
         let admit = match word.as_str() {
             "ok" => Admit::Granted { version: number },
@@ -203,7 +226,7 @@ impl Store {
             .arg(pace_version)
             .arg(new_pace.unwrap_or(""))
             .arg(millis(PACE_TTL));
-        let (word, now, number, text) = self.run(&invocation).await?;
+        let (word, now, number, text) = self.run(&invocation, self.timeout).await?;
         let outcome = match word.as_str() {
             "ok" => Ok(number),
             "stale" => Err(StoredPace {
@@ -227,7 +250,8 @@ impl Store {
             .arg(token)
             .arg(millis(lease_ttl))
             .arg(max_in_flight);
-        let (word, ..) = self.run(&invocation).await?;
+        // A renewal that waited longer than this would come too late.
+        let (word, ..) = self.run(&invocation, lease_ttl / 3).await?;
         match word.as_str() {
             "held" => Ok(Renewal::Held),
             "retaken" => Ok(Renewal::Retaken),
@@ -239,21 +263,28 @@ impl Store {
     pub(super) async fn release(&self, token: &str) -> Result<(), RedisError> {
         let mut invocation = RELEASE.prepare_invoke();
         invocation.key(&self.keys.lease).arg(token);
-        self.run(&invocation).await.map(drop)
+        self.run(&invocation, self.timeout).await.map(drop)
     }
 
-    pub(super) async fn read(&self) -> Result<(RedisTime, StoredPace), RedisError> {
+    pub(super) async fn read(
+        &self,
+        limit: Duration,
+    ) -> Result<(RedisTime, StoredPace), RedisError> {
         let mut invocation = READ.prepare_invoke();
         invocation.key(&self.keys.pace);
-        let (_, now, version, json) = self.run(&invocation).await?;
+        let (_, now, version, json) = self.run(&invocation, limit).await?;
         Ok((RedisTime::from_micros(now), StoredPace { version, json }))
     }
 
     /// The error a caller gets for `cause`: it names Redis and where it
     /// is, never a password.
     pub(super) fn unavailable(&self, cause: RedisError) -> Error {
-        let retryable = super::admission::may_come_back(&cause);
-        let what = if retryable {
+        let retryable = may_come_back(&cause);
+        let what = if cause.kind() == ErrorKind::AuthenticationFailed {
+            "refused the credentials in the URL"
+        } else if io_kind(&cause) == Some(io::ErrorKind::InvalidData) {
+            "could not be spoken to (is it TLS where the URL says plain, or the reverse?)"
+        } else if retryable {
             "did not answer"
         } else {
             "refused the client"
@@ -266,13 +297,40 @@ impl Store {
     }
 }
 
+/// Whether Redis may answer if asked again: it is unreachable, slow,
+/// restarting (`LOADING`) or failing over, rather than refusing (a wrong
+/// password, a TLS error, a script error).
+pub(super) fn may_come_back(error: &RedisError) -> bool {
+    if error.kind() == ErrorKind::AuthenticationFailed {
+        return false;
+    }
+    if error.is_connection_refusal() || error.is_connection_dropped() || error.is_timeout() {
+        return true;
+    }
+    if error.is_io_error() {
+        // rustls reports a TLS mismatch as invalid data.
+        return io_kind(error) != Some(io::ErrorKind::InvalidData);
+    }
+    matches!(
+        error.retry_method(),
+        RetryMethod::WaitAndRetry | RetryMethod::RetryImmediately | RetryMethod::Reconnect
+    )
+}
+
+fn io_kind(error: &RedisError) -> Option<io::ErrorKind> {
+    error
+        .source()
+        .and_then(|source| source.downcast_ref::<io::Error>())
+        .map(io::Error::kind)
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn unexpected(word: &str) -> RedisError {
-    RedisError::from(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
+    RedisError::from(io::Error::new(
+        io::ErrorKind::InvalidData,
         format!("a shared-limits script answered {word:?}"),
     ))
 }

@@ -24,8 +24,14 @@ pub(crate) struct LocalAdmission {
 
 impl LocalAdmission {
     pub(crate) fn new(max_in_flight: usize, rate_limit: Option<&RateLimit>) -> Self {
+        Self::sharing_gate(Arc::new(Semaphore::new(max_in_flight)), rate_limit)
+    }
+
+    /// Admission whose in-flight gate is `gate`, shared with another
+    /// admission of the same client.
+    pub(crate) fn sharing_gate(gate: Arc<Semaphore>, rate_limit: Option<&RateLimit>) -> Self {
         Self {
-            gate: Arc::new(Semaphore::new(max_in_flight)),
+            gate,
             pacing: Arc::new(Pacing::new(rate_limit)),
         }
     }

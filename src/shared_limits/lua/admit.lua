@@ -7,11 +7,25 @@
 -- spacing (µs) and a burst for each cell.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local version = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
+local version = math.floor(tonumber(redis.call('HGET', KEYS[2], 'v')) or 0)
+local ttl = tonumber(ARGV[2])
+-- The set lives as long as its longest lease, whatever each holder's ttl.
+local function hold(expiry_ms)
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now + expiry_ms * 1000), ARGV[1])
+  if redis.call('PTTL', KEYS[1]) < expiry_ms then
+    redis.call('PEXPIRE', KEYS[1], expiry_ms)
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  -- Granted already, and the answer was lost: the caller asks again with
+  -- the same token. It holds the lease; nothing else changes.
+  hold(ttl)
+  return {'ok', now, version, ''}
+end
 if version ~= tonumber(ARGV[4]) then
   return {'stale', now, version, redis.call('HGET', KEYS[2], 's') or ''}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return {'busy', now, tonumber(first[2]) - now, ''}
@@ -34,9 +48,7 @@ for i = 3, #KEYS do
   redis.call('SET', KEYS[i], string.format('%.0f', arrivals[i]),
     'PX', math.ceil((arrivals[i] - now) / 1000) + 1000)
 end
-local ttl = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], string.format('%.0f', now + ttl * 1000), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ttl)
+hold(ttl)
 if ARGV[5] ~= '' then
   version = version + 1
   redis.call('HSET', KEYS[2], 'v', version, 's', ARGV[5])

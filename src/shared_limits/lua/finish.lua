@@ -5,7 +5,7 @@
 -- ('' when unchanged), pace ttl (ms).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local version = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
+local version = math.floor(tonumber(redis.call('HGET', KEYS[2], 'v')) or 0)
 if version ~= tonumber(ARGV[2]) then
   return {'stale', now, version, redis.call('HGET', KEYS[2], 's') or ''}
 end
