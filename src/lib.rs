@@ -99,6 +99,7 @@ pub mod types {
 
 pub use api::agent::{AgentCredentials, Jwt};
 pub use api::paging::{ConversationPage, ConversationPager};
+pub use api::watch::{Bookmark, Change, Watch};
 pub use api::{AnswerShape, Client, Enveloped, UploadedMedia};
 pub use auth::{DEFAULT_TOKEN_URL, RefreshTokenProvider, StaticToken, TokenProvider};
 pub use config::{

@@ -13,6 +13,7 @@ mod refusal;
 mod send_check;
 mod upload;
 pub(crate) mod validate;
+pub(crate) mod watch;
 
 pub use client::Client;
 pub use enveloped::{AnswerShape, Enveloped};

@@ -235,6 +235,15 @@ pub enum Error {
         /// What the server did wrong.
         message: String,
     },
+
+    /// A saved [`Bookmark`](crate::Bookmark) cannot be resumed from: it
+    /// was written in a format this version of the crate does not read.
+    #[error("unusable bookmark: {message}")]
+    #[non_exhaustive]
+    Bookmark {
+        /// What was wrong with it.
+        message: String,
+    },
 }
 
 fn describe_error_response(response: &types::ErrorResponse) -> String {
@@ -331,6 +340,12 @@ impl Error {
 
     pub(crate) fn pagination(message: impl Into<String>) -> Self {
         Self::Pagination {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn bookmark(message: impl Into<String>) -> Self {
+        Self::Bookmark {
             message: message.into(),
         }
     }

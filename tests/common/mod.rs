@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bodies;
+pub mod inbox;
 pub mod oauth;
 pub mod scripted;
 

@@ -209,6 +209,11 @@ impl ConversationPager {
         self
     }
 
+    /// The client and page size, for a watch made from this pager.
+    pub(crate) fn into_parts(self) -> (Client, u32) {
+        (self.client, self.page_size)
+    }
+
     /// A stream of pages, each with its conversations and the server's
     /// `ResultSet`: the same conversations as [`items`](Self::items), in
     /// the same order, grouped by the request that fetched them. A page
