@@ -7,6 +7,7 @@ mod client;
 pub(crate) mod decode;
 mod envelope_seed;
 mod enveloped;
+mod export;
 mod operations;
 pub(crate) mod paging;
 mod refusal;
@@ -17,4 +18,5 @@ pub(crate) mod watch;
 
 pub use client::Client;
 pub use enveloped::{AnswerShape, Enveloped};
+pub use export::{Export, ExportProgress, ExportReport};
 pub use upload::UploadedMedia;

@@ -244,6 +244,18 @@ pub enum Error {
         /// What was wrong with it.
         message: String,
     },
+
+    /// An export could not read or write its files.
+    #[error("export to {} failed: {message}", path.display())]
+    #[non_exhaustive]
+    Export {
+        /// The file it could not read or write.
+        path: std::path::PathBuf,
+        /// What it was doing.
+        message: String,
+        /// The I/O error, when there was one.
+        source: Option<std::io::Error>,
+    },
 }
 
 fn describe_error_response(response: &types::ErrorResponse) -> String {
@@ -347,6 +359,18 @@ impl Error {
     pub(crate) fn bookmark(message: impl Into<String>) -> Self {
         Self::Bookmark {
             message: message.into(),
+        }
+    }
+
+    pub(crate) fn export(
+        path: impl Into<std::path::PathBuf>,
+        message: impl Into<String>,
+        source: Option<std::io::Error>,
+    ) -> Self {
+        Self::Export {
+            path: path.into(),
+            message: message.into(),
+            source,
         }
     }
 

@@ -86,6 +86,15 @@ impl Bookmark {
         }
     }
 
+    /// After `second`, with `seen` the conversations reported in it.
+    pub(crate) fn reported(second: i64, seen: BTreeSet<String>) -> Self {
+        Self {
+            second: Some(second),
+            seen,
+            ..Self::start()
+        }
+    }
+
     /// Whether this crate can resume from it.
     pub(crate) fn check(&self) -> Result<(), Error> {
         if self.format == FORMAT {

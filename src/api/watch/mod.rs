@@ -18,6 +18,7 @@ pub use bookmark::Bookmark;
 pub use change::Change;
 use follow::Follow;
 use futures::{Stream, StreamExt, stream::BoxStream};
+pub(crate) use poll::second_of;
 
 use crate::{Client, Error, api::paging::ConversationPager, api::validate};
 

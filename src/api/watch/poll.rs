@@ -145,7 +145,7 @@ impl<'a> Poll<'a> {
 }
 
 /// The second of a time, whatever form the server wrote it in.
-pub(super) fn second_of(dts: &Timestamp) -> Option<i64> {
+pub(crate) fn second_of(dts: &Timestamp) -> Option<i64> {
     dts.utc()
         .map(|t| t.timestamp())
         .or_else(|| dts.naive().map(|n| n.and_utc().timestamp()))
