@@ -143,6 +143,7 @@ async fn a_quiet_inbox_reports_nothing_and_costs_one_request_a_poll() {
 
     assert!(reported.is_empty(), "{} reported", reported.len());
     assert!((10..=16).contains(&requests), "{requests} requests");
+    eprintln!("quiet inbox: nothing reported, {requests} requests in 1.2 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,8 +177,14 @@ async fn a_watch_resumed_from_a_saved_bookmark_misses_nothing_and_repeats_nothin
     let after = second.stop();
 
     assert!(!after.is_empty());
+    let (first_part, second_part) = (before.len(), after.len());
     let both: Vec<_> = before.into_iter().chain(after).collect();
     assert_each_change_once(&inbox.changes(), &both);
+    eprintln!(
+        "resume: {} changes made, {first_part} reported before the drop, {second_part} after the resume ({} bytes of bookmark)",
+        inbox.changes().len(),
+        saved.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,6 +222,12 @@ async fn include_existing_reports_every_conversation_then_every_change() {
     assert!(existing.iter().all(|uuid| all.contains(uuid)));
     assert_each_change_once(&inbox.changes(), &reported);
     assert!(reported.len() > existing.len(), "changes came after");
+    eprintln!(
+        "include_existing: {} existing, then {} changes made, {} reported in all",
+        existing.len(),
+        inbox.changes().len(),
+        reported.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
