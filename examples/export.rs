@@ -38,22 +38,20 @@ use anyhow::Context as _;
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use ultracart_conversation::{
-    ClientBuilder, ENV_API_KEY, ENV_OAUTH_TOKEN, ExportProgress, RateLimit, Watch, mock::DemoServer,
+    ClientBuilder, ENV_API_KEY, ExportProgress, RateLimit, Watch, mock::DemoServer,
 };
 
 /// UltraCart's default hourly budget, for the time `--messages` will take.
 const REQUESTS_PER_HOUR: f64 = 1_000.0;
 
+#[path = "support/inbox.rs"]
+mod inbox;
+
+use inbox::{describe, exit_code, has_credential};
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // The error and its causes on one line, never a struct dump.
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 /// What the command line asked for.
@@ -170,30 +168,10 @@ async fn run() -> anyhow::Result<()> {
         );
         let mut changes = export.follow(every);
         while let Some(change) = changes.try_next().await? {
-            let summary = change.summary();
-            println!(
-                "appended {} at {}: {}",
-                summary.conversation_uuid.as_deref().unwrap_or("?"),
-                summary
-                    .last_message_dts
-                    .as_ref()
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
-                summary
-                    .last_conversation_message_body
-                    .as_deref()
-                    .unwrap_or("")
-            );
+            println!("appended {}", describe(change.summary()));
         }
     }
     Ok(())
-}
-
-/// Whether `ClientBuilder::from_env` has a credential to use.
-fn has_credential() -> bool {
-    [ENV_API_KEY, ENV_OAUTH_TOKEN]
-        .iter()
-        .any(|name| env::var(name).is_ok_and(|value| !value.trim().is_empty()))
 }
 
 /// The bar after each batch: a bar once the total is known (a spinner

@@ -28,19 +28,16 @@ use std::{
 
 use anyhow::Context as _;
 use futures::TryStreamExt;
-use ultracart_conversation::{
-    Bookmark, Client, ENV_API_KEY, ENV_OAUTH_TOKEN, Watch, mock::DemoServer,
-};
+use ultracart_conversation::{Bookmark, Client, ENV_API_KEY, Watch, mock::DemoServer};
+
+#[path = "support/inbox.rs"]
+mod inbox;
+
+use inbox::{describe, exit_code, has_credential};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -100,20 +97,10 @@ async fn run() -> anyhow::Result<()> {
     while let Ok(next) = tokio::time::timeout_at(deadline, watch.try_next()).await {
         let Some(change) = next? else { break };
         count += 1;
-        let summary = change.summary();
         println!(
-            "{:>6.1} s  {}  {}  {}",
+            "{:>6.1} s  {}",
             started.elapsed().as_secs_f64(),
-            summary.conversation_uuid.as_deref().unwrap_or("?"),
-            summary
-                .last_message_dts
-                .as_ref()
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
-            summary
-                .last_conversation_message_body
-                .as_deref()
-                .unwrap_or(""),
+            describe(change.summary())
         );
         if let Some(path) = &bookmark_path {
             // Saved once the change is handled: a restart goes on after it.
@@ -123,11 +110,4 @@ async fn run() -> anyhow::Result<()> {
     }
     println!("{count} changes in {seconds} s");
     Ok(())
-}
-
-/// Whether `Client::from_env` has a credential to use.
-fn has_credential() -> bool {
-    [ENV_API_KEY, ENV_OAUTH_TOKEN]
-        .iter()
-        .any(|name| env::var(name).is_ok_and(|value| !value.trim().is_empty()))
 }

@@ -203,25 +203,16 @@ async fn following_after_an_export_appends_changes_and_resumes_from_the_progress
         .await;
     let client = demo.client().unwrap();
     let path = dir.join("out.jsonl");
-    let every = Duration::from_millis(20);
+    let follow_five = || async {
+        let follow = client.export(&path).follow(Duration::from_millis(20));
+        follow.take(5).try_collect::<Vec<_>>().await.unwrap()
+    };
 
-    let first: Vec<_> = client
-        .export(&path)
-        .follow(every)
-        .take(5)
-        .try_collect()
-        .await
-        .unwrap();
+    let first = follow_five().await;
     let lines = std::fs::read_to_string(&path).unwrap().lines().count();
     assert!(lines >= 100 + 5, "{lines} lines");
 
-    let resumed: Vec<_> = client
-        .export(&path)
-        .follow(every)
-        .take(5)
-        .try_collect()
-        .await
-        .unwrap();
+    let resumed = follow_five().await;
     let pairs: HashSet<_> = first
         .iter()
         .chain(&resumed)

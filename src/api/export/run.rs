@@ -16,12 +16,11 @@ use super::{
 use crate::{
     Change, Client, Error, StatusCode,
     api::{
-        decode,
-        paging::plan::{self, Next, PageFacts},
+        paging::one_page::OnePage,
         validate,
         watch::{self, Bookmark},
     },
-    types::{ConversationSummary, ConversationsResponse},
+    types::ConversationSummary,
 };
 
 /// Runs blocking file work off the async threads.
@@ -124,34 +123,21 @@ impl Run {
         offset: u32,
         on_progress: &mut (impl FnMut(&ExportProgress) + Send),
     ) -> Result<(), Error> {
-        let answer = self
-            .client
-            .conversations_answer(self.page_size, offset)
-            .await;
+        let page = OnePage::fetch(&self.client, self.page_size, offset).await;
         self.requests += 1;
-        let page: ConversationsResponse = decode::model(&answer?)?;
-        let items = page.conversations.unwrap_or_default();
-        let result_set = page.metadata.and_then(|m| m.result_set);
-        if let Some(total) = result_set.as_ref().and_then(|r| r.total_records) {
-            self.progress.total = u64::try_from(total).ok();
+        let page = page?;
+        if let Some(total) = page.total() {
+            self.progress.total = Some(total);
         }
         if offset == 0 && self.progress.start_second.is_none() {
             // The newest first: what moves up later is at least as new.
-            self.progress.start_second = items
-                .iter()
-                .find_map(|s| s.last_message_dts.as_ref().and_then(watch::second_of));
+            self.progress.start_second = page.items.iter().find_map(second_of);
         }
-        let facts = PageFacts {
-            offset,
-            limit: self.page_size,
-            items: items.len(),
-            result_set: result_set.as_ref(),
+        let next = match page.next_offset()? {
+            Some(offset) => Stage::Pages { offset },
+            None => Stage::Top,
         };
-        let next = match plan::next_after(facts, None) {
-            Next::Fetch { offset } => Stage::Pages { offset },
-            Next::Done => Stage::Top,
-            Next::Broken(message) => return Err(Error::pagination(message)),
-        };
+        let items = page.items;
         self.write(items, next, on_progress).await
     }
 
@@ -170,20 +156,15 @@ impl Run {
         let mut moved = Vec::new();
         let mut met = HashSet::new();
         'pages: loop {
-            let answer = self
-                .client
-                .conversations_answer(self.page_size, offset)
-                .await;
+            let page = OnePage::fetch(&self.client, self.page_size, offset).await;
             self.requests += 1;
-            let page: ConversationsResponse = decode::model(&answer?)?;
-            let items = page.conversations.unwrap_or_default();
-            let result_set = page.metadata.and_then(|m| m.result_set);
-            let count = items.len();
-            for summary in items {
+            let page = page?;
+            let next = page.next_offset();
+            for summary in page.items {
                 let Some(uuid) = summary.conversation_uuid.clone() else {
                     continue;
                 };
-                let second = summary.last_message_dts.as_ref().and_then(watch::second_of);
+                let second = second_of(&summary);
                 if let Some(second) = second {
                     let (top, at_top) = newest.get_or_insert_with(|| (second, BTreeSet::new()));
                     if second == *top {
@@ -200,16 +181,9 @@ impl Run {
                     None => {}
                 }
             }
-            let facts = PageFacts {
-                offset,
-                limit: self.page_size,
-                items: count,
-                result_set: result_set.as_ref(),
-            };
-            match plan::next_after(facts, None) {
-                Next::Fetch { offset: next } => offset = next,
-                Next::Done => break,
-                Next::Broken(message) => return Err(Error::pagination(message)),
+            match next? {
+                Some(next) => offset = next,
+                None => break,
             }
         }
         self.progress.bookmark = Some(match newest {

@@ -2,6 +2,7 @@
 //! conversation yielded once, and a catch-up read at the top for those that
 //! moved while the listing ran.
 
+pub(crate) mod one_page;
 mod page;
 pub(crate) mod plan;
 mod seen;

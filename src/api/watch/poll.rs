@@ -11,14 +11,7 @@
 use std::{cmp::Reverse, collections::HashMap};
 
 use super::bookmark::{Bookmark, Standing};
-use crate::{
-    Client, Error, Timestamp,
-    api::{
-        decode,
-        paging::plan::{self, Next, PageFacts},
-    },
-    types::{ConversationSummary, ConversationsResponse},
-};
+use crate::{Client, Error, Timestamp, api::paging::one_page::OnePage, types::ConversationSummary};
 
 /// How far down a poll reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,25 +156,16 @@ pub(super) async fn run(
     let mut offset = 0;
     let mut pages = 0;
     loop {
-        let answer = client.conversations_answer(page_size, offset).await?;
+        let page = OnePage::fetch(client, page_size, offset).await;
         pages += 1;
-        let page: ConversationsResponse = decode::model(&answer)?;
-        let items = page.conversations.unwrap_or_default();
-        let count = items.len();
-        if !poll.take(items) {
+        let page = page?;
+        let next = page.next_offset();
+        if !poll.take(page.items) {
             break;
         }
-        let result_set = page.metadata.and_then(|m| m.result_set);
-        let facts = PageFacts {
-            offset,
-            limit: page_size,
-            items: count,
-            result_set: result_set.as_ref(),
-        };
-        match plan::next_after(facts, None) {
-            Next::Fetch { offset: next } => offset = next,
-            Next::Done => break,
-            Next::Broken(message) => return Err(Error::pagination(message)),
+        match next? {
+            Some(next) => offset = next,
+            None => break,
         }
     }
     Ok(poll.finish(pages))
