@@ -133,6 +133,30 @@ async fn every_change_of_a_busy_inbox_is_reported_once_whatever_the_order_within
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_that_span_pages_while_the_inbox_shifts_lose_nothing_and_repeat_nothing() {
+    // Pages of 5 and 10 changes a poll: each poll spans pages, and the
+    // inbox moves under it between them.
+    let inbox = ChangingInbox::start(300, Ties::Uuid).await;
+    let client = client_at(inbox.server.base_url());
+    let running = Running::start(
+        client
+            .conversations()
+            .page_size(5)
+            .watch()
+            .every(Duration::from_millis(200)),
+    );
+    first_read_done(&inbox).await;
+    inbox.start_changing(50);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    inbox.stop_changing();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let reported = running.stop();
+
+    assert_each_change_once(&inbox.changes(), &reported);
+    assert!(inbox.server.requests() > 2 * 10, "polls spanned pages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quiet_inbox_reports_nothing_and_costs_one_request_a_poll() {
     let inbox = ChangingInbox::start(500, Ties::Uuid).await;
     let client = client_at(inbox.server.base_url());
@@ -281,6 +305,33 @@ async fn transient_failures_delay_the_next_poll_and_the_watch_goes_on() {
     );
     let gaps: Vec<_> = server.log().windows(2).map(|w| w[1].at - w[0].at).collect();
     assert!(gaps[1] > gaps[0], "each failure waits longer: {gaps:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_holds_the_next_poll_back_for_its_retry_after_and_the_watch_goes_on() {
+    let server = ScriptedServer::start(|request, n| match n {
+        0 => Reply::json(429, &error_body(429, "Too many requests.", "Slow down."))
+            .header("retry-after", "1"),
+        _ => listing(5, true, Duration::ZERO)(request, n),
+    })
+    .await;
+    let client = builder_at(server.base_url())
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let mut watch = client
+        .conversations()
+        .watch()
+        .include_existing()
+        .every(Duration::from_millis(10));
+
+    let five: Vec<_> = (&mut watch).take(5).try_collect().await.unwrap();
+
+    assert_eq!(five.len(), 5);
+    let log = server.log();
+    assert_eq!(log.len(), 2);
+    let waited = log[1].at - log[0].at;
+    assert!(waited >= Duration::from_millis(900), "waited {waited:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
