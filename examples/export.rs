@@ -111,8 +111,9 @@ async fn run() -> anyhow::Result<()> {
         (demo.client()?, Some(demo))
     };
 
+    // Following resumes what the run below leaves, so only the run starts
+    // over when asked to.
     let export = client.export(&args.path);
-    let export = if args.fresh { export.fresh() } else { export };
     let export = if args.messages {
         export.whole_conversations()
     } else {
@@ -131,8 +132,12 @@ async fn run() -> anyhow::Result<()> {
     bar.enable_steady_tick(Duration::from_millis(100));
     let shown = bar.clone();
     let mut styled = false;
-    let report = export
-        .clone()
+    let this_run = if args.fresh {
+        export.clone().fresh()
+    } else {
+        export.clone()
+    };
+    let report = this_run
         .run_with(move |progress| show(&shown, progress, &mut styled))
         .await?;
     bar.finish_and_clear();

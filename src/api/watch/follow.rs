@@ -39,6 +39,15 @@ enum Phase {
     Ended,
 }
 
+/// Where a watch begins.
+#[derive(Debug)]
+pub(super) enum Start {
+    /// At what exists when it first reads: only later changes count.
+    Newest,
+    /// After this bookmark (at the start: with every conversation).
+    After(Bookmark),
+}
+
 /// One watch: what it has reported (as a bookmark), and its phase.
 #[derive(Debug)]
 pub(super) struct Follow {
@@ -63,16 +72,14 @@ impl Follow {
         client: Client,
         page_size: u32,
         every: Duration,
-        start: Result<(Bookmark, bool), Error>,
+        start: Result<Start, Error>,
     ) -> Self {
+        let now = Phase::Waiting {
+            until: Instant::now(),
+        };
         let (bookmark, from_newest, phase) = match start {
-            Ok((bookmark, from_newest)) => (
-                bookmark,
-                from_newest,
-                Phase::Waiting {
-                    until: Instant::now(),
-                },
-            ),
+            Ok(Start::Newest) => (Bookmark::start(), true, now),
+            Ok(Start::After(bookmark)) => (bookmark, false, now),
             Err(error) => (Bookmark::start(), false, Phase::Failed(error)),
         };
         Self {

@@ -16,7 +16,7 @@ use std::{
 
 pub use bookmark::Bookmark;
 pub use change::Change;
-use follow::Follow;
+use follow::{Follow, Start};
 use futures::{Stream, StreamExt, stream::BoxStream};
 pub(crate) use poll::second_of;
 
@@ -223,8 +223,9 @@ impl Watch {
 
     fn start(&self) -> BoxStream<'static, Result<Change, Error>> {
         let start = validate::page_limit(self.page_size).and_then(|_| match &self.from {
-            Some(bookmark) => bookmark.check().map(|()| (bookmark.clone(), false)),
-            None => Ok((Bookmark::start(), !self.include_existing)),
+            Some(bookmark) => bookmark.check().map(|()| Start::After(bookmark.clone())),
+            None if self.include_existing => Ok(Start::After(Bookmark::start())),
+            None => Ok(Start::Newest),
         });
         let follow = Follow::new(self.client.clone(), self.page_size, self.every, start);
         futures::stream::unfold(follow, |mut follow| async move {
