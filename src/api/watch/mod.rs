@@ -107,7 +107,10 @@ pub struct Watch {
 
 impl ConversationPager {
     /// Follows the inbox: a [`Watch`] of every conversation that is new or
-    /// has a new message from now on.
+    /// has a new message from now on. The pager's
+    /// [`page_size`](Self::page_size) is the watch's; its start offset,
+    /// item cap and prefetch do not apply (a watch always reads from the
+    /// top, one page at a time).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
