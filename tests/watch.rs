@@ -367,3 +367,31 @@ async fn a_bookmark_in_an_unknown_format_is_refused_before_any_request() {
     assert!(watch.next().await.is_none());
     assert_eq!(server.requests(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_servers_changing_inbox_is_followed_change_by_change() {
+    let demo = ultracart_conversation::mock::DemoServer::builder()
+        .conversations(200)
+        .changing_inbox(20.0)
+        .start()
+        .await;
+    let running = Running::start(demo.client().unwrap().conversations().watch().every(POLL));
+    while demo.request_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // Changes are made when a request arrives: those due by the watch's
+    // first read came before it.
+    let before = demo.changes().len();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let made: Vec<_> = demo
+        .changes()
+        .into_iter()
+        .skip(before)
+        .map(|(uuid, dts)| (uuid, dts.utc().unwrap().timestamp()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reported = running.stop();
+
+    assert!(made.len() >= 20, "{} changes", made.len());
+    assert_each_change_once(&made, &reported);
+}
