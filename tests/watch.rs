@@ -278,26 +278,38 @@ async fn a_watch_beside_a_listing_on_one_client_never_has_two_requests_in_flight
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transient_failures_delay_the_next_poll_and_the_watch_goes_on() {
-    let server = ScriptedServer::start(|request, n| match n {
-        0..3 => Reply::text(503, "<html>maintenance</html>"),
-        _ => listing(5, true, Duration::ZERO)(request, n),
+/// A watch of every conversation on a server that answers its first
+/// `failures` requests with `failure`, and five conversations after; the
+/// client does not retry, so each failure reaches the watch. Returns the
+/// server once the five were reported.
+async fn five_after(failures: usize, failure: Reply) -> ScriptedServer {
+    let server = ScriptedServer::start(move |request, n| {
+        if n < failures {
+            failure.clone()
+        } else {
+            listing(5, true, Duration::ZERO)(request, n)
+        }
     })
     .await;
     let client = builder_at(server.base_url())
         .retry_policy(RetryPolicy::disabled())
         .build()
         .unwrap();
-    let mut watch = client
+    let watch = client
         .conversations()
         .watch()
         .include_existing()
         .every(Duration::from_millis(10));
 
-    let five: Vec<_> = (&mut watch).take(5).try_collect().await.unwrap();
-
+    let five: Vec<_> = watch.take(5).try_collect().await.unwrap();
     assert_eq!(five.len(), 5);
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_delay_the_next_poll_and_the_watch_goes_on() {
+    let server = five_after(3, Reply::text(503, "<html>maintenance</html>")).await;
+
     assert_eq!(
         server.requests(),
         4,
@@ -309,25 +321,9 @@ async fn transient_failures_delay_the_next_poll_and_the_watch_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_holds_the_next_poll_back_for_its_retry_after_and_the_watch_goes_on() {
-    let server = ScriptedServer::start(|request, n| match n {
-        0 => Reply::json(429, &error_body(429, "Too many requests.", "Slow down."))
-            .header("retry-after", "1"),
-        _ => listing(5, true, Duration::ZERO)(request, n),
-    })
-    .await;
-    let client = builder_at(server.base_url())
-        .retry_policy(RetryPolicy::disabled())
-        .build()
-        .unwrap();
-    let mut watch = client
-        .conversations()
-        .watch()
-        .include_existing()
-        .every(Duration::from_millis(10));
+    let throttled = Reply::json(429, &error_body(429, "Too many requests.", "Slow down."));
+    let server = five_after(1, throttled.header("retry-after", "1")).await;
 
-    let five: Vec<_> = (&mut watch).take(5).try_collect().await.unwrap();
-
-    assert_eq!(five.len(), 5);
     let log = server.log();
     assert_eq!(log.len(), 2);
     let waited = log[1].at - log[0].at;
