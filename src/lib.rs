@@ -104,7 +104,9 @@ pub mod types {
 
 pub use api::agent::{AgentCredentials, Jwt};
 pub use api::paging::{ConversationPage, ConversationPager};
+pub use api::watch::{Bookmark, Change, Watch};
 pub use api::{AnswerShape, Client, Enveloped, UploadedMedia};
+pub use api::{Export, ExportProgress, ExportReport};
 pub use auth::{DEFAULT_TOKEN_URL, RefreshTokenProvider, StaticToken, TokenProvider};
 pub use config::{
     ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL,

@@ -7,13 +7,16 @@ mod client;
 pub(crate) mod decode;
 mod envelope_seed;
 mod enveloped;
+mod export;
 mod operations;
 pub(crate) mod paging;
 mod refusal;
 mod send_check;
 mod upload;
 pub(crate) mod validate;
+pub(crate) mod watch;
 
 pub use client::Client;
 pub use enveloped::{AnswerShape, Enveloped};
+pub use export::{Export, ExportProgress, ExportReport};
 pub use upload::UploadedMedia;

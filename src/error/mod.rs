@@ -253,6 +253,27 @@ pub enum Error {
         /// What the server did wrong.
         message: String,
     },
+
+    /// A saved [`Bookmark`](crate::Bookmark) cannot be resumed from: it
+    /// was written in a format this version of the crate does not read.
+    #[error("unusable bookmark: {message}")]
+    #[non_exhaustive]
+    Bookmark {
+        /// What was wrong with it.
+        message: String,
+    },
+
+    /// An export could not read or write its files.
+    #[error("export to {} failed: {message}", path.display())]
+    #[non_exhaustive]
+    Export {
+        /// The file it could not read or write.
+        path: std::path::PathBuf,
+        /// What it was doing.
+        message: String,
+        /// The I/O error, when there was one.
+        source: Option<std::io::Error>,
+    },
 }
 
 fn describe_error_response(response: &types::ErrorResponse) -> String {
@@ -350,6 +371,24 @@ impl Error {
     pub(crate) fn pagination(message: impl Into<String>) -> Self {
         Self::Pagination {
             message: message.into(),
+        }
+    }
+
+    pub(crate) fn bookmark(message: impl Into<String>) -> Self {
+        Self::Bookmark {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn export(
+        path: impl Into<std::path::PathBuf>,
+        message: impl Into<String>,
+        source: Option<std::io::Error>,
+    ) -> Self {
+        Self::Export {
+            path: path.into(),
+            message: message.into(),
+            source,
         }
     }
 

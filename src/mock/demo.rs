@@ -8,11 +8,11 @@ use std::{
 use httpmock::MockServer;
 
 use super::{
-    live::{Churn, LeakyBucket},
+    live::{Churn, Flow, LeakyBucket},
     routes,
     state::{Shared, State, lock},
 };
-use crate::{AnswerShape, Client, Error};
+use crate::{AnswerShape, Client, Error, Timestamp};
 
 /// A local fake of UltraCart's Conversation API, seeded with realistic
 /// conversations, for tests, demos and trying the crate without an account.
@@ -140,6 +140,7 @@ impl DemoServer {
             conversations: Self::DEFAULT_CONVERSATIONS,
             shape: AnswerShape::Envelope,
             churn: None,
+            flow: None,
             bucket: None,
         }
     }
@@ -299,6 +300,29 @@ impl DemoServer {
         lock(&self.state).requests()
     }
 
+    /// The changes a [`changing_inbox`](DemoServerBuilder::changing_inbox)
+    /// has made so far, oldest first: each conversation that got a message
+    /// or started, and its new `last_message_dts`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// use ultracart_conversation::mock::DemoServer;
+    ///
+    /// let demo = DemoServer::builder().conversations(10).changing_inbox(100.0).start().await;
+    /// tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    /// demo.client()?.get_conversations(10, 0).await?;
+    /// for (uuid, dts) in demo.changes() {
+    ///     println!("{uuid} at {dts}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn changes(&self) -> Vec<(String, Timestamp)> {
+        let mut state = lock(&self.state);
+        state.follow_the_clock();
+        state.changes().to_vec()
+    }
+
     /// How many requests the rate limiter answered with 429 (see
     /// [`DemoServerBuilder::rate_limiter`]).
     ///
@@ -347,6 +371,7 @@ pub struct DemoServerBuilder {
     conversations: usize,
     shape: AnswerShape,
     churn: Option<Churn>,
+    flow: Option<f64>,
     bucket: Option<(u32, f64)>,
 }
 
@@ -405,6 +430,23 @@ impl DemoServerBuilder {
         self
     }
 
+    /// Makes the inbox change with the clock, `per_second` times a second
+    /// from the moment the server starts: mostly a customer writing again in
+    /// a random conversation (which moves to the top with a new
+    /// `last_message_dts`), one change in ten a new conversation. The
+    /// changes due are made when a request arrives, each stamped with the
+    /// time it fell due. [`DemoServer::changes`] lists them.
+    ///
+    /// ```
+    /// # use ultracart_conversation::mock::DemoServer;
+    /// let builder = DemoServer::builder().changing_inbox(5.0);
+    /// # let _ = builder;
+    /// ```
+    pub fn changing_inbox(mut self, per_second: f64) -> Self {
+        self.flow = Some(per_second);
+        self
+    }
+
     /// Runs UltraCart's rate limiter in front of the seven operations: a
     /// leaky bucket that holds `capacity` requests and drains `per_second`
     /// of them a second. A request that finds it full gets 429 with
@@ -438,6 +480,7 @@ impl DemoServerBuilder {
         let server = MockServer::start_async().await;
         let mut state = State::seeded(self.conversations, server.base_url(), self.shape);
         state.churn = self.churn;
+        state.flow = self.flow.map(Flow::new);
         state.bucket = self
             .bucket
             .map(|(capacity, per_second)| LeakyBucket::new(capacity, per_second));

@@ -56,7 +56,11 @@ pub(crate) async fn install(server: &MockServer, state: &Shared) -> Vec<usize> {
 /// if one ever did, the server thread must survive it: the panic becomes a
 /// 500 instead.
 fn answer(state: &Shared, request: &HttpMockRequest, handler: Handler) -> HttpMockResponse {
-    lock(state).count_request();
+    {
+        let mut state = lock(state);
+        state.count_request();
+        state.follow_the_clock();
+    }
     std::panic::catch_unwind(AssertUnwindSafe(|| handler(state, request))).unwrap_or_else(|_| {
         wire::error(
             500,

@@ -10,12 +10,12 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use super::{
-    live::{Churn, LeakyBucket},
+    live::{Churn, Flow, LeakyBucket},
     rng::Rng,
     seed::{self, DEMO_AGENT_ARN, DEMO_AGENT_NAME, MERCHANT_ID, Stored},
     token,
 };
-use crate::{AnswerShape, types};
+use crate::{AnswerShape, Timestamp, types};
 
 /// Shared by the route handlers, which run on httpmock's server thread,
 /// and the [`DemoServer`](super::DemoServer) handle.
@@ -44,6 +44,10 @@ pub(crate) struct State {
     requests: usize,
     /// A live inbox, when the demo runs one.
     pub(crate) churn: Option<Churn>,
+    /// An inbox that changes with the clock, when the demo runs one.
+    pub(crate) flow: Option<Flow>,
+    /// Every change the flow made: the conversation and its new time.
+    changes: Vec<(String, Timestamp)>,
     /// UltraCart's rate limiter, when the demo runs one.
     pub(crate) bucket: Option<LeakyBucket>,
     throttled: usize,
@@ -75,6 +79,8 @@ impl State {
             rng,
             requests: 0,
             churn: None,
+            flow: None,
+            changes: Vec::new(),
             bucket: None,
             throttled: 0,
             listings: 0,
@@ -107,6 +113,37 @@ impl State {
             self.add_customer_message(&mut started, now);
             self.conversations.insert(0, started);
         }
+    }
+
+    /// Makes the changes the clock has brought since the last request:
+    /// mostly a customer writing again (the conversation moves to the top),
+    /// one in ten a new conversation.
+    pub(crate) fn follow_the_clock(&mut self) {
+        let Some(flow) = &mut self.flow else {
+            return;
+        };
+        for at in flow.due(std::time::Instant::now()) {
+            let at = DateTime::<Utc>::from(at);
+            let mut changed = if self.conversations.is_empty() || self.rng.below(10) == 0 {
+                self.start(&types::ConversationStartRequest::default(), at);
+                self.conversations.remove(0)
+            } else {
+                let index = self.rng.below(self.conversations.len() as u64) as usize;
+                self.conversations.remove(index)
+            };
+            self.add_customer_message(&mut changed, at);
+            let uuid = changed.conversation.conversation_uuid.clone();
+            let dts = summary(&changed).last_message_dts;
+            if let (Some(uuid), Some(dts)) = (uuid, dts) {
+                self.changes.push((uuid, dts));
+            }
+            self.conversations.insert(0, changed);
+        }
+    }
+
+    /// The changes the clock has brought so far, oldest first.
+    pub(crate) fn changes(&self) -> &[(String, Timestamp)] {
+        &self.changes
     }
 
     fn add_customer_message(&mut self, stored: &mut Stored, now: DateTime<Utc>) {

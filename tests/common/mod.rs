@@ -4,6 +4,7 @@
 
 pub mod bodies;
 pub mod captured;
+pub mod inbox;
 pub mod oauth;
 pub mod redis_server;
 pub mod scripted;

@@ -2,6 +2,7 @@
 //! conversation yielded once, and a catch-up read at the top for those that
 //! moved while the listing ran.
 
+pub(crate) mod one_page;
 mod page;
 pub(crate) mod plan;
 mod seen;
@@ -207,6 +208,11 @@ impl ConversationPager {
     pub fn prefetch(mut self, pages: usize) -> Self {
         self.prefetch = pages.min(MAX_PREFETCH);
         self
+    }
+
+    /// The client and page size, for a watch made from this pager.
+    pub(crate) fn into_parts(self) -> (Client, u32) {
+        (self.client, self.page_size)
     }
 
     /// A stream of pages, each with its conversations and the server's
