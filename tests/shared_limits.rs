@@ -649,3 +649,46 @@ fn an_oauth_client_must_name_its_namespace() {
         .build()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_and_a_listing_on_two_clients_sharing_limits_never_overlap() {
+    let redis = RedisServer::start();
+    let server = ScriptedServer::start(|request: &Received, _| {
+        listing_page(request, 1_000).delay(Duration::from_millis(2))
+    })
+    .await;
+    let client = || {
+        builder_at(server.base_url())
+            .shared_limits(
+                SharedLimits::redis(&redis.url())
+                    .unwrap()
+                    .namespace("watching"),
+            )
+            .build()
+            .unwrap()
+    };
+    let (watching, listing) = (client(), client());
+    let mut watch = Box::pin(
+        watching
+            .conversations()
+            .watch()
+            .every(Duration::from_millis(10)),
+    );
+    let polls = tokio::spawn(async move {
+        // A quiet inbox yields nothing: the watch only polls.
+        tokio::time::timeout(Duration::from_secs(3), watch.try_next())
+            .await
+            .is_err()
+    });
+    for _ in 0..3 {
+        let items: Vec<_> = listing.conversations().items().try_collect().await.unwrap();
+        assert_eq!(items.len(), 1_000);
+    }
+    assert!(polls.await.unwrap(), "a quiet inbox reported a change");
+    assert_eq!(server.max_in_flight(), 1);
+    assert!(
+        server.requests() > 3 * 6 + 3,
+        "the watch polled: {}",
+        server.requests()
+    );
+}
