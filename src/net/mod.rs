@@ -7,5 +7,5 @@ mod http_client;
 mod url_check;
 
 pub(crate) use capped_read::{Body, read_capped};
-pub(crate) use http_client::{Redirect, http_client_builder, redirect_of};
+pub(crate) use http_client::{OwnClient, Redirect, TlsOnDemand, http_client_builder, redirect_of};
 pub(crate) use url_check::{check_scheme, check_websocket_scheme, checked_url};
