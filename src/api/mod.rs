@@ -7,6 +7,7 @@ mod client;
 pub(crate) mod decode;
 mod envelope_seed;
 mod enveloped;
+mod json_read;
 mod operations;
 pub(crate) mod paging;
 mod refusal;
