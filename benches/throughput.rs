@@ -25,9 +25,11 @@ fn main() -> ExitCode {
         Some("serve") => support::server::serve().map_err(|e| e.to_string()),
         Some("listing") => child_listing(&args[1..]),
         Some("overhead") => child_overhead(&args[1..]),
+        Some("new-user") => child_new_user(&args[1..]),
+        Some("side-by-side") => side_by_side(&args[1..]),
         None => run_all(),
         Some(other) => Err(format!(
-            "unknown command `{other}`: use serve, listing or overhead"
+            "unknown command `{other}`: use serve, listing, overhead, new-user or side-by-side"
         )),
     };
     match outcome {
@@ -100,6 +102,30 @@ fn child_overhead(args: &[String]) -> Result<(), String> {
         serde_json::to_string(&results).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+/// `new-user BASE_URL`: the default client lists everything; prints the count.
+fn child_new_user(args: &[String]) -> Result<(), String> {
+    let base = args.first().ok_or("missing base URL")?;
+    println!("{}", support::side_by_side::new_user(base)?);
+    Ok(())
+}
+
+/// `side-by-side [BASE_URL] [ROUNDS]`: whole processes against a server of
+/// 20,000 conversations, this benchmark's own unless a URL is given.
+fn side_by_side(args: &[String]) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let rounds = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(5);
+    let own;
+    let base = match args.first().filter(|a| !a.is_empty()) {
+        Some(base) => base.clone(),
+        None => {
+            own = start_server(&exe)?;
+            own.base.clone()
+        }
+    };
+    println!("## Whole processes, 20,000 conversations, {base}\n");
+    support::side_by_side::run(&exe, &base, 20_000, rounds)
 }
 
 /// The server child, killed when dropped.

@@ -129,3 +129,56 @@ async fn the_token_providers_own_client_checks_certificates_too() {
         "{error}"
     );
 }
+
+/// An API on plain http (a loopback test server) whose upload URL is https.
+async fn plain_api_with_an_https_upload_url(port: u16) -> httpmock::MockServer {
+    let api = httpmock::MockServer::start_async().await;
+    let url = format!("https://localhost:{port}/bucket/k.png?signature=s");
+    let body = serde_json::to_value(common::upload_url("k.png", &url)).unwrap();
+    api.mock_async(|when, then| {
+        when.method("GET").path("/conversation/upload_url/png");
+        then.status(200).json_body(body);
+    })
+    .await;
+    api
+}
+
+#[tokio::test]
+async fn a_client_of_a_plain_http_api_uploads_to_an_https_url_it_trusts() {
+    // Such a client does not load the system's roots when it is built; the
+    // first https URL gets a client that checks certificates as usual.
+    let pki = test_pki();
+    let port = serve_tls(pki.server_config.clone(), "").await;
+    let api = plain_api_with_an_https_upload_url(port).await;
+
+    let client = common::builder(&api)
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let media = client
+        .upload_multimedia("png", vec![7u8; 16])
+        .await
+        .unwrap();
+
+    assert_eq!(media.key(), "k.png");
+}
+
+#[tokio::test]
+async fn a_client_of_a_plain_http_api_refuses_an_https_upload_url_it_does_not_trust() {
+    let pki = test_pki();
+    let port = serve_tls(pki.server_config.clone(), "").await;
+    let api = plain_api_with_an_https_upload_url(port).await;
+
+    let client = common::builder(&api).max_retries(0).build().unwrap();
+    let error = client
+        .upload_multimedia("png", vec![7u8; 16])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(
+        error.report().to_string().contains("certificate"),
+        "{}",
+        error.report()
+    );
+}

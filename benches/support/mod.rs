@@ -3,3 +3,4 @@
 pub mod fixtures;
 pub mod measure;
 pub mod server;
+pub mod side_by_side;

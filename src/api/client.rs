@@ -8,6 +8,7 @@ use crate::{
     Error,
     api::agent::AgentCache,
     http::{Answer, Operation, Pipeline},
+    net::TlsOnDemand,
     raw,
 };
 
@@ -18,7 +19,7 @@ use crate::{
 /// never send UltraCart more concurrent requests than
 /// [`max_in_flight`](crate::ClientBuilder::max_in_flight) allows (one, by default).
 ///
-/// ```
+#[doc = mock_fence!()]
 /// use ultracart_conversation::Client;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -48,15 +49,22 @@ struct Shared {
     raw: raw::Client,
     upload_timeout: Duration,
     agent: AgentCache,
+    /// For https URLs when the base URL is plain http.
+    tls_on_demand: Option<TlsOnDemand>,
 }
 
 impl Client {
-    pub(crate) fn from_raw(raw: raw::Client, upload_timeout: Duration) -> Self {
+    pub(crate) fn from_raw(
+        raw: raw::Client,
+        upload_timeout: Duration,
+        tls_on_demand: Option<TlsOnDemand>,
+    ) -> Self {
         Self {
             inner: Arc::new(Shared {
                 raw,
                 upload_timeout,
                 agent: AgentCache::default(),
+                tls_on_demand,
             }),
         }
     }
@@ -71,6 +79,15 @@ impl Client {
 
     pub(crate) fn http(&self) -> &reqwest::Client {
         self.raw().client()
+    }
+
+    /// The HTTP client for a URL off the API (a presigned upload URL),
+    /// which can be https when the API is plain http.
+    pub(crate) fn http_for(&self, url: &url::Url) -> Result<&reqwest::Client, Error> {
+        match &self.inner.tls_on_demand {
+            Some(tls) if url.scheme() == "https" => tls.client(),
+            _ => Ok(self.http()),
+        }
     }
 
     pub(crate) fn upload_timeout(&self) -> Duration {
@@ -117,7 +134,7 @@ impl Client {
     /// client's models come back with every field `None`; the facade's
     /// methods read both shapes.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;

@@ -14,12 +14,13 @@ use std::{
 
 use bytes::Bytes;
 use schemars::JsonSchema;
-use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
 
 use super::{
     envelope_seed::{Envelope, EnvelopeSeed},
     enveloped::{AnswerShape, Enveloped},
+    json_read,
     refusal::from_status,
 };
 use crate::{BodyExcerpt, Error, StatusCode, http::Answer, net::Body, types};
@@ -124,7 +125,7 @@ pub(crate) fn enveloped<T: Model>(
 
 /// `body` as a bare model with at least one field set, in one pass.
 fn plain_bare<T: Model>(body: &[u8]) -> Option<Enveloped<T>> {
-    let value: T = serde_json::from_slice(body).ok()?;
+    let value: T = json_read::whole(body).ok()?;
     (value != T::default())
         .then(|| Enveloped::new(value, AnswerShape::Bare, types::ErrorResponse::default()))
 }
@@ -136,11 +137,9 @@ fn plain_envelope<T: Model>(body: &[u8], payload: &'static str) -> Option<Envelo
         key: payload,
         model: PhantomData,
     };
-    let mut reader = serde_json::Deserializer::from_slice(body);
-    let Envelope { payload, facts } = seed.deserialize(&mut reader).ok()?;
+    let Envelope { payload, facts } = json_read::whole_with(body, seed).ok()?;
     let value = payload.filter(|value| *value != T::default())?;
-    (reader.end().is_ok() && !says_it_failed(&facts))
-        .then(|| Enveloped::new(value, AnswerShape::Envelope, facts))
+    (!says_it_failed(&facts)).then(|| Enveloped::new(value, AnswerShape::Envelope, facts))
 }
 
 /// An envelope that reports a failure: `success: false`, or an error
@@ -236,7 +235,7 @@ fn typed<T: DeserializeOwned>(
     at: &str,
 ) -> Result<T, Error> {
     // The fast path; the path-tracking decoder runs only on failure.
-    serde_json::from_slice(json).map_err(|e| decode_failure::<T>(status, json, body, at, e))
+    json_read::whole(json).map_err(|e| decode_failure::<T>(status, json, body, at, e))
 }
 
 /// Decodes again, this time tracking the path, to say where `first` failed.

@@ -23,7 +23,7 @@ pub enum AnswerShape {
 /// by the `*_enveloped` methods, such as
 /// [`Client::get_conversation_enveloped`](crate::Client::get_conversation_enveloped).
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// use ultracart_conversation::{AnswerShape, mock::DemoServer};

@@ -8,6 +8,7 @@ pub(crate) mod decode;
 mod envelope_seed;
 mod enveloped;
 mod export;
+mod json_read;
 mod operations;
 pub(crate) mod paging;
 mod refusal;

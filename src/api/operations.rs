@@ -15,7 +15,7 @@ impl Client {
     /// (`PUT /conversation/agent/auth`). [`agent_credentials`](Self::agent_credentials)
     /// checks and caches it.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -37,7 +37,7 @@ impl Client {
     /// [`get_agent_websocket_authorization`](Self::get_agent_websocket_authorization),
     /// with what UltraCart's envelope said around the answer.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -57,7 +57,7 @@ impl Client {
     /// Gets one conversation with its participants and messages
     /// (`GET /conversation/conversations/{conversation_uuid}`).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -82,7 +82,7 @@ impl Client {
     /// [`get_conversation`](Self::get_conversation), with what UltraCart's
     /// envelope said around the conversation.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -109,7 +109,7 @@ impl Client {
     /// (`GET /conversation/upload_url/{extension}`).
     /// [`upload_multimedia`](Self::upload_multimedia) does the whole upload.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -132,7 +132,7 @@ impl Client {
     /// (`GET /conversation/conversations`). `limit` is 1 to 200, `offset`
     /// zero-based. To walk every page, see [`conversations`](Self::conversations).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -169,7 +169,7 @@ impl Client {
     /// Joins a conversation as the authenticated agent
     /// (`PUT /conversation/conversations/{conversation_uuid}/join`).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -189,7 +189,7 @@ impl Client {
     /// Leaves a conversation
     /// (`DELETE /conversation/conversations/{conversation_uuid}/leave`).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -212,7 +212,7 @@ impl Client {
     /// Never repeated after the request may have reached UltraCart (a 5xx or
     /// a timeout): a retry could start a second conversation.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -243,7 +243,7 @@ impl Client {
     /// sends the whole new conversation; its uuid and ARN are what
     /// [`ConversationStartResponse`](types::ConversationStartResponse) holds.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;

@@ -23,7 +23,7 @@ const REFUSAL_EXCERPT_BYTES: usize = 4 * 1024;
 /// `Debug` leaves out the URL's query: on a presigned URL it is a signature
 /// that lets anyone write to the object until it expires.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -45,7 +45,7 @@ pub struct UploadedMedia {
 impl UploadedMedia {
     /// The stored object's key, to refer to the media in a conversation.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -60,7 +60,7 @@ impl UploadedMedia {
 
     /// The presigned URL the bytes went to.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -123,7 +123,7 @@ impl Client {
     /// it. The PUT carries no UltraCart key, token or version header: that
     /// host is a storage service, not UltraCart.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -148,7 +148,7 @@ impl Client {
     /// Uploads a file, streaming it from disk rather than reading it into
     /// memory; see [`upload_multimedia`](Self::upload_multimedia).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -188,8 +188,9 @@ impl Client {
             Error::upload(format!("UltraCart's upload URL is not a valid URL: {e}"))
         })?;
         check_scheme(&url, "upload URL").map_err(Error::upload)?;
+        let http = self.http_for(&url)?;
         let span = tracing::debug_span!("ultracart_conversation.upload", extension, key = %key);
-        self.put_with_retries(&url, content_type(extension), &source)
+        self.put_with_retries(http, &url, content_type(extension), &source)
             .instrument(span)
             .await?;
         Ok(UploadedMedia { key, url })
@@ -199,6 +200,7 @@ impl Client {
     /// to the storage service: no gate, pacing or credential of UltraCart's.
     async fn put_with_retries(
         &self,
+        http: &reqwest::Client,
         url: &Url,
         content_type: &str,
         source: &Source<'_>,
@@ -206,7 +208,7 @@ impl Client {
         let policy = &self.pipeline().settings().retry;
         let (response, _attempts) =
             retry::run(policy, Repeat::Safe, None, "media upload", (), |()| {
-                self.put_once(url, content_type, source)
+                self.put_once(http, url, content_type, source)
             })
             .await;
         let response = response?;
@@ -246,6 +248,7 @@ impl Client {
 impl Client {
     async fn put_once(
         &self,
+        http: &reqwest::Client,
         url: &Url,
         content_type: &str,
         source: &Source<'_>,
@@ -260,8 +263,7 @@ impl Client {
                 };
             }
         };
-        let result = self
-            .http()
+        let result = http
             .put(url.clone())
             .header(http::header::CONTENT_TYPE, content_type)
             .header(http::header::CONTENT_LENGTH, len)

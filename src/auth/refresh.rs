@@ -53,7 +53,7 @@ type RotationCallback = Box<dyn Fn(&SecretString) + Send + Sync>;
 /// - **No secret leaves for another host.** Its HTTP client follows no
 ///   redirect and sends no `Referer`; a redirect is a typed error.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// use ultracart_conversation::{Client, RefreshTokenProvider};
 ///
 /// # #[tokio::main(flavor = "current_thread")]

@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use http::HeaderValue;
 use secrecy::SecretString;
 
-use crate::net::{checked_url, http_client_builder};
+use crate::net::{OwnClient, TlsOnDemand, checked_url};
 use crate::{
     Client, Error, RateLimit, RetryPolicy, TokenProvider,
     auth::Auth,
@@ -504,22 +504,29 @@ impl ClientBuilder {
         if settings.http.max_response_bytes == 0 {
             return Err(Error::config("max_response_bytes must be at least 1"));
         }
-        let http = match self.reqwest_client {
-            Some(client) => client,
+        let (http, tls_on_demand) = match self.reqwest_client {
+            Some(client) => (client, None),
             None => {
-                let mut builder = http_client_builder().connect_timeout(settings.connect_timeout);
-                for certificate in self.root_certificates {
-                    builder = builder.add_root_certificate(certificate);
+                let own = OwnClient {
+                    connect_timeout: settings.connect_timeout,
+                    root_certificates: self.root_certificates,
+                };
+                // Checked and normalised: the scheme is `https` or `http`.
+                if base_url.starts_with("https:") {
+                    (own.with_tls()?, None)
+                } else {
+                    (own.plain()?, Some(TlsOnDemand::new(own)))
                 }
-                builder
-                    .build()
-                    .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?
             }
         };
         let admission = admission(&settings, &base_url, &auth)?;
         let pipeline = Pipeline::new(auth, api_version, user_agent, settings.http, admission);
         let raw = raw::Client::new_with_client(&base_url, http, Arc::new(pipeline));
-        Ok(Client::from_raw(raw, settings.upload_timeout))
+        Ok(Client::from_raw(
+            raw,
+            settings.upload_timeout,
+            tls_on_demand,
+        ))
     }
 }
 

@@ -27,7 +27,7 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// reporter such as `anyhow` prints each once. Neither `Display` nor `Debug`
 /// ever contains an API key, an OAuth token or an agent JWT.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// use ultracart_conversation::{StatusCode, mock::DemoServer};
@@ -546,7 +546,7 @@ impl Error {
 
     /// Whether an argument was rejected before any request was sent.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;

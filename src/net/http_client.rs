@@ -13,6 +13,10 @@
 //! - both (as with `--all-features`): aws-lc-rs; nothing is installed.
 //! - neither: a compile error.
 
+use std::{sync::OnceLock, time::Duration};
+
+use crate::Error;
+
 #[cfg(not(any(feature = "rustls-aws-lc", feature = "rustls-ring")))]
 compile_error!(
     "ultracart-conversation needs a TLS backend: enable feature `rustls-aws-lc` (the default) or `rustls-ring`"
@@ -29,6 +33,70 @@ pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .referer(false)
+}
+
+/// How the crate builds a client of its own, kept so that it can build the
+/// second one [`TlsOnDemand`] holds.
+#[derive(Clone)]
+pub(crate) struct OwnClient {
+    pub(crate) connect_timeout: Duration,
+    /// Trusted besides the system's roots.
+    pub(crate) root_certificates: Vec<reqwest::Certificate>,
+}
+
+impl OwnClient {
+    /// A client for https URLs: the system's roots (read from disk and
+    /// parsed, a few milliseconds) and the extra ones.
+    pub(crate) fn with_tls(&self) -> Result<reqwest::Client, Error> {
+        built(
+            self.builder()
+                .tls_certs_merge(self.root_certificates.iter().cloned()),
+        )
+    }
+
+    /// A client for plain http URLs (a loopback test server): it trusts no
+    /// certificate, so the system's roots are never read, and an https URL
+    /// sent through it by mistake fails its handshake rather than go out
+    /// unchecked.
+    pub(crate) fn plain(&self) -> Result<reqwest::Client, Error> {
+        built(self.builder().tls_certs_only(std::iter::empty()))
+    }
+
+    fn builder(&self) -> reqwest::ClientBuilder {
+        http_client_builder().connect_timeout(self.connect_timeout)
+    }
+}
+
+fn built(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, Error> {
+    builder
+        .build()
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// The https client of a client built for a plain http base URL, built the
+/// first time an https URL comes along (a presigned upload URL): a client
+/// whose requests all stay on loopback never loads the system's roots.
+pub(crate) struct TlsOnDemand {
+    recipe: OwnClient,
+    client: OnceLock<reqwest::Client>,
+}
+
+impl TlsOnDemand {
+    pub(crate) fn new(recipe: OwnClient) -> Self {
+        Self {
+            recipe,
+            client: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn client(&self) -> Result<&reqwest::Client, Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        // Two callers racing here build two; one is kept.
+        let built = self.recipe.with_tls()?;
+        Ok(self.client.get_or_init(|| built))
+    }
 }
 
 /// An answer that sends its request elsewhere.

@@ -17,5 +17,5 @@ pub(crate) use capped_read::{Body, read_capped};
     all(feature = "rustls-ring", not(feature = "rustls-aws-lc"))
 ))]
 pub(crate) use crypto_provider::install_crypto_provider;
-pub(crate) use http_client::{Redirect, http_client_builder, redirect_of};
+pub(crate) use http_client::{OwnClient, Redirect, TlsOnDemand, http_client_builder, redirect_of};
 pub(crate) use url_check::{check_scheme, check_websocket_scheme, checked_url};

@@ -80,7 +80,7 @@ impl AgentCredentials {
 
     /// The token for the websocket handshake.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -95,7 +95,7 @@ impl AgentCredentials {
 
     /// Where to open the websocket.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -110,7 +110,7 @@ impl AgentCredentials {
 
     /// When the JWT expires, from its `exp` claim (`None` when it has none).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -126,7 +126,7 @@ impl AgentCredentials {
     /// Whether the JWT expires within `window` from now. A JWT without
     /// `exp` never does.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -150,7 +150,7 @@ impl AgentCredentials {
 
     /// The agent's participant ARN.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -165,7 +165,7 @@ impl AgentCredentials {
 
     /// The merchant the agent works for.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -180,7 +180,7 @@ impl AgentCredentials {
 
     /// The merchant's conversation phone numbers.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -243,7 +243,7 @@ impl Client {
     /// expires; concurrent callers share one request. A JWT without `exp`
     /// is never reused.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -273,7 +273,7 @@ impl Client {
     /// server refused them; the next
     /// [`agent_credentials`](Self::agent_credentials) fetches new ones.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;

@@ -79,7 +79,7 @@ const MAX_PREFETCH: usize = 16;
 /// the server does not say how many records there are, a listing can end
 /// with up to `prefetch` requests past the last page.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -103,7 +103,7 @@ pub struct ConversationPager {
 impl Client {
     /// Lists conversation summaries, newest first, across every page.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(20).await;
@@ -132,7 +132,7 @@ impl ConversationPager {
     /// A value out of range makes the stream yield one
     /// [`Error::InvalidInput`] and end.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -150,7 +150,7 @@ impl ConversationPager {
 
     /// Zero-based offset of the first item (default 0).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -169,7 +169,7 @@ impl ConversationPager {
     /// Stops after this many items; the last request asks only for what is
     /// still wanted.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -194,7 +194,7 @@ impl ConversationPager {
     /// page with the fetch of the next, and holds pages ready for a caller
     /// that works in bursts.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -222,7 +222,7 @@ impl ConversationPager {
     /// than the page size (a page with nothing new is not yielded at all),
     /// and the last pages of a listing can come from the read at the top.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -253,7 +253,7 @@ impl ConversationPager {
     /// A stream of every conversation summary, each once; see the type's
     /// documentation for what it guarantees while the inbox changes.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::start().await;

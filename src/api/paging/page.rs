@@ -4,7 +4,7 @@ use crate::types::{ConversationSummary, ResultSet, Warning};
 
 /// One page of a listing.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(5).await;
@@ -29,7 +29,7 @@ pub struct ConversationPage {
 impl ConversationPage {
     /// The offset this page was requested at.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -45,7 +45,7 @@ impl ConversationPage {
 
     /// The summaries on this page, in server order.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -61,7 +61,7 @@ impl ConversationPage {
 
     /// Takes the summaries.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -77,7 +77,7 @@ impl ConversationPage {
 
     /// The server's paging metadata for this page, if it sent any.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -93,7 +93,7 @@ impl ConversationPage {
 
     /// A warning UltraCart attached to the answer, if any.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -109,7 +109,7 @@ impl ConversationPage {
 
     /// How many summaries the page holds.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -125,7 +125,7 @@ impl ConversationPage {
 
     /// Whether the page holds no summaries.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;

@@ -74,6 +74,25 @@ pub(super) struct Walk {
     last_answered: Option<oneshot::Receiver<()>>,
 }
 
+/// Lets the tasks already woken on this worker run first (the next page's,
+/// whose request can leave now), then carries on. `tokio::task::yield_now`
+/// waits instead until the worker has nothing else to do: when the
+/// connection's reads land on the same worker, that is until the next page
+/// has arrived whole, which put each fetch and the decoding before it end to
+/// end. A task that wakes itself goes to the back of the run queue at once,
+/// where an idle worker can also take it.
+async fn let_woken_tasks_run() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
+}
+
 impl Walk {
     pub(super) fn new(pager: ConversationPager) -> Self {
         Self {
@@ -327,7 +346,7 @@ impl Walk {
                 drop(answered);
                 // The next page's request can leave now; let it, before
                 // this page is decoded, so decoding overlaps its fetch.
-                tokio::task::yield_now().await;
+                let_woken_tasks_run().await;
                 let page: ConversationsResponse = decode::model(&answer?)?;
                 let marks = seen::marks(&keys, page.conversations.as_deref().unwrap_or_default());
                 Ok((page, marks))

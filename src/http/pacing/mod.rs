@@ -96,7 +96,7 @@ impl fmt::Debug for Pacing {
 /// 429s, and whether it is waiting out a `Retry-After`. From
 /// [`Client::pacing`](crate::Client::pacing); shared by every clone.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// let demo = ultracart_conversation::mock::DemoServer::start().await;
