@@ -39,7 +39,7 @@ use crate::{Client, Error, api::validate::MAX_PAGE_SIZE, api::watch::Bookmark};
 /// page, for the conversations that moved above the pages meanwhile.
 /// [`follow`](Self::follow) then keeps appending changes.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::start().await;
@@ -68,7 +68,7 @@ pub struct Export {
 
 /// How far an export has got, after each batch; see [`Export::run_with`].
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(30).await;
@@ -146,7 +146,7 @@ impl ExportProgress {
 
 /// What an export did; see [`Export::run`].
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(10).await;
@@ -231,7 +231,7 @@ impl Client {
     /// Exports every conversation to `path` as JSON Lines, resumably; see
     /// [`Export`].
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(5).await;
@@ -276,7 +276,7 @@ impl Export {
     /// so that it stays inside. A conversation deleted before it is read is
     /// left out. An export resumes only as what it began as.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
@@ -320,7 +320,7 @@ impl Export {
 
     /// Runs the export to its end; see [`run_with`](Self::run_with).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
@@ -341,7 +341,7 @@ impl Export {
     /// client's own retries); what was written stays, and a rerun resumes.
     /// A run on an export already complete sends nothing.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
@@ -368,7 +368,7 @@ impl Export {
     /// the watch's bookmark after each line, and a rerun follows on from
     /// there. The stream yields each change once it is durable.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::builder().conversations(20).changing_inbox(50.0).start().await;

@@ -25,7 +25,7 @@ const FORMAT: u32 = 1;
 /// a later, incompatible version of the crate makes the watch yield
 /// [`Error::Bookmark`] and end.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;

@@ -8,7 +8,7 @@ use crate::types::ConversationSummary;
 /// [`Watch`](crate::Watch) reports it: its summary as the listing showed
 /// it, and the [`Bookmark`] that resumes right after it.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(2).await;
@@ -31,7 +31,7 @@ pub struct Change {
 impl Change {
     /// The conversation's summary, in its newest state.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -48,7 +48,7 @@ impl Change {
 
     /// Takes the summary.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # use futures::TryStreamExt;
@@ -66,7 +66,7 @@ impl Change {
     /// Where to resume so that the next change reported is the one after
     /// this: save it once this change is handled.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # use futures::TryStreamExt;

@@ -75,7 +75,7 @@ const SHORTEST_PERIOD: Duration = Duration::from_millis(10);
 /// Dropping the watch stops it; a request under way finishes first. The
 /// settings take effect when the stream is first polled.
 ///
-/// ```
+#[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ultracart_conversation::Error> {
 /// # let demo = ultracart_conversation::mock::DemoServer::builder()
@@ -112,7 +112,7 @@ impl ConversationPager {
     /// item cap and prefetch do not apply (a watch always reads from the
     /// top, one page at a time).
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(5).await;
@@ -155,7 +155,7 @@ impl Watch {
     /// 10 ms. Each quiet poll costs one request: at 1 s, 3,600 an hour,
     /// more than UltraCart's default budget of 1,000.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(1).await;
@@ -177,7 +177,7 @@ impl Watch {
     /// format this crate does not read makes the stream yield
     /// [`Error::Bookmark`] and end.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(3).await;
@@ -202,7 +202,7 @@ impl Watch {
     /// the changes; without it, what exists when the watch begins is its
     /// starting point and only later changes are reported.
     ///
-    /// ```
+    #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), ultracart_conversation::Error> {
     /// # let demo = ultracart_conversation::mock::DemoServer::with_conversations(20).await;
