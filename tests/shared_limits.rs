@@ -67,6 +67,26 @@ async fn bucket_server(total: usize) -> (ScriptedServer, Arc<AtomicUsize>) {
     (server, throttled)
 }
 
+/// A listing of `total` conversations, each answer `millis` late.
+async fn slow_server(total: usize, millis: u64) -> ScriptedServer {
+    ScriptedServer::start(move |request: &Received, _| {
+        listing_page(request, total).delay(Duration::from_millis(millis))
+    })
+    .await
+}
+
+/// A client of `server` sharing its limits in `namespace` of `redis`.
+fn shared_client(server: &ScriptedServer, redis: &RedisServer, namespace: &str) -> Client {
+    builder_at(server.base_url())
+        .shared_limits(
+            SharedLimits::redis(&redis.url())
+                .unwrap()
+                .namespace(namespace),
+        )
+        .build()
+        .unwrap()
+}
+
 fn listing_page(request: &Received, total: usize) -> Reply {
     let offset = request.query_number("_offset").unwrap_or(0).min(total);
     let limit = request.query_number("_limit").unwrap_or(100);
@@ -309,14 +329,8 @@ async fn redis_unreachable_is_an_error_naming_redis_and_nothing_is_sent() {
 #[tokio::test]
 async fn the_raw_client_shares_the_limits_and_refuses_to_send_without_redis() {
     let mut redis = RedisServer::start();
-    let server = ScriptedServer::start(|request: &Received, _| {
-        listing_page(request, 10).delay(Duration::from_millis(300))
-    })
-    .await;
-    let client = builder_at(server.base_url())
-        .shared_limits(SharedLimits::redis(&redis.url()).unwrap().namespace("raw"))
-        .build()
-        .unwrap();
+    let server = slow_server(10, 300).await;
+    let client = shared_client(&server, &redis, "raw");
     let other = client.clone();
     let (raw, facade) = tokio::join!(
         client.raw().get_conversations().limit(3).send(),
@@ -404,14 +418,7 @@ async fn tls_to_a_redis_that_does_not_speak_it_is_a_clear_error_without_the_pass
 fn redis_restarted_mid_listing_sends_nothing_twice_and_leaves_no_lease() {
     let (runtime, server) = quick_server_runtime();
     let mut redis = RedisServer::start();
-    let client = builder_at(server.base_url())
-        .shared_limits(
-            SharedLimits::redis(&redis.url())
-                .unwrap()
-                .namespace("restart"),
-        )
-        .build()
-        .unwrap();
+    let client = shared_client(&server, &redis, "restart");
     let listing = {
         let client = client.clone();
         runtime.spawn(async move {
@@ -462,22 +469,9 @@ fn redis_restarted_mid_listing_sends_nothing_twice_and_leaves_no_lease() {
 #[tokio::test]
 async fn two_namespaces_on_one_redis_never_block_each_other() {
     let redis = RedisServer::start();
-    let slow = || async {
-        ScriptedServer::start(|request: &Received, _| {
-            listing_page(request, 10).delay(Duration::from_millis(400))
-        })
-        .await
-    };
-    let client_in = |server: &ScriptedServer, namespace: &str| {
-        builder_at(server.base_url())
-            .shared_limits(
-                SharedLimits::redis(&redis.url())
-                    .unwrap()
-                    .namespace(namespace),
-            )
-            .build()
-            .unwrap()
-    };
+    let slow = || async { slow_server(10, 400).await };
+    let client_in =
+        |server: &ScriptedServer, namespace: &str| shared_client(server, &redis, namespace);
     let apart = slow().await;
     let (a, b) = (client_in(&apart, "app-a"), client_in(&apart, "app-b"));
     let (first, second) = tokio::join!(a.get_conversations(10, 0), b.get_conversations(10, 0));
@@ -556,20 +550,8 @@ fn lease_holders(redis: &RedisServer, namespace: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_that_leave_early_keep_the_gate_until_answered_and_leave_no_lease() {
     let redis = RedisServer::start();
-    let server = ScriptedServer::start(|request: &Received, _| {
-        listing_page(request, 10).delay(Duration::from_millis(600))
-    })
-    .await;
-    let client = || {
-        builder_at(server.base_url())
-            .shared_limits(
-                SharedLimits::redis(&redis.url())
-                    .unwrap()
-                    .namespace("leaving"),
-            )
-            .build()
-            .unwrap()
-    };
+    let server = slow_server(10, 600).await;
+    let client = || shared_client(&server, &redis, "leaving");
     let (first, second, third) = (client(), client(), client());
 
     // The first caller leaves mid-request; UltraCart still works on it.
@@ -603,10 +585,7 @@ async fn callers_that_leave_early_keep_the_gate_until_answered_and_leave_no_leas
 async fn going_alone_and_back_never_puts_two_requests_in_flight() {
     let mut redis = RedisServer::start();
     redis.kill();
-    let server = ScriptedServer::start(|request: &Received, _| {
-        listing_page(request, 10).delay(Duration::from_millis(1_500))
-    })
-    .await;
+    let server = slow_server(10, 1_500).await;
     let client = builder_at(server.base_url())
         .shared_limits(
             SharedLimits::redis(&redis.url())
@@ -653,20 +632,8 @@ fn an_oauth_client_must_name_its_namespace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_and_a_listing_on_two_clients_sharing_limits_never_overlap() {
     let redis = RedisServer::start();
-    let server = ScriptedServer::start(|request: &Received, _| {
-        listing_page(request, 1_000).delay(Duration::from_millis(2))
-    })
-    .await;
-    let client = || {
-        builder_at(server.base_url())
-            .shared_limits(
-                SharedLimits::redis(&redis.url())
-                    .unwrap()
-                    .namespace("watching"),
-            )
-            .build()
-            .unwrap()
-    };
+    let server = slow_server(1_000, 2).await;
+    let client = || shared_client(&server, &redis, "watching");
     let (watching, listing) = (client(), client());
     let mut watch = Box::pin(
         watching
