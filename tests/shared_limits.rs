@@ -492,6 +492,15 @@ async fn two_namespaces_on_one_redis_never_block_each_other() {
     assert_eq!(together.max_in_flight(), 1);
 }
 
+fn assert_outage_warnings(captured: &Captured, expected: usize) {
+    let text = captured.text();
+    assert_eq!(
+        text.matches("Redis is unreachable").count(),
+        expected,
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn without_redis_the_fallback_policy_goes_on_alone_and_warns_once_per_outage() {
     let server = ScriptedServer::start(|request: &Received, _| listing_page(request, 10)).await;
@@ -516,12 +525,7 @@ async fn without_redis_the_fallback_policy_goes_on_alone_and_warns_once_per_outa
     for _ in 0..5 {
         client.get_conversations(10, 0).await.unwrap();
     }
-    assert_eq!(
-        captured.text().matches("Redis is unreachable").count(),
-        1,
-        "{}",
-        captured.text()
-    );
+    assert_outage_warnings(&captured, 1);
     // Back, then gone again: a second outage, a second warning.
     redis.restart();
     tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -530,12 +534,7 @@ async fn without_redis_the_fallback_policy_goes_on_alone_and_warns_once_per_outa
     for _ in 0..3 {
         client.get_conversations(10, 0).await.unwrap();
     }
-    assert_eq!(
-        captured.text().matches("Redis is unreachable").count(),
-        2,
-        "{}",
-        captured.text()
-    );
+    assert_outage_warnings(&captured, 2);
     assert_eq!(server.requests(), 10);
     assert_eq!(server.max_in_flight(), 1);
 }
