@@ -49,7 +49,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `listing LISTER TOTAL PREFETCH GATE CONSUMER_MS SERVER_MS BASE_URL`
+/// `listing LISTER TOTAL PREFETCH|default GATE CONSUMER_MS SERVER_MS BASE_URL`
 fn child_listing(args: &[String]) -> Result<(), String> {
     let number = |i: usize| -> Result<usize, String> {
         args.get(i)
@@ -63,7 +63,10 @@ fn child_listing(args: &[String]) -> Result<(), String> {
     let plan = Listing {
         lister,
         total: number(1)?,
-        prefetch: number(2)?,
+        prefetch: match args.get(2).map(String::as_str) {
+            Some("default") => None,
+            _ => Some(number(2)?),
+        },
         gate: number(3)?,
         consumer_ms: number(4)? as u64,
         server_ms: number(5)? as u64,
@@ -104,10 +107,16 @@ fn child_overhead(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// `new-user BASE_URL`: the default client lists everything; prints the count.
+/// `new-user BASE_URL [collect|stream]`: the default client lists
+/// everything, collecting it (the default) or handling each item as it
+/// streams; prints the count.
 fn child_new_user(args: &[String]) -> Result<(), String> {
     let base = args.first().ok_or("missing base URL")?;
-    println!("{}", support::side_by_side::new_user(base)?);
+    let keep = match args.get(1) {
+        Some(name) => support::side_by_side::Keep::parse(name).ok_or("use collect or stream")?,
+        None => support::side_by_side::Keep::All,
+    };
+    println!("{}", support::side_by_side::new_user(base, keep)?);
     Ok(())
 }
 
@@ -190,7 +199,8 @@ fn listing(
             "listing".into(),
             name.into(),
             plan.total.to_string(),
-            plan.prefetch.to_string(),
+            plan.prefetch
+                .map_or_else(|| "default".to_string(), |p| p.to_string()),
             plan.gate.to_string(),
             plan.consumer_ms.to_string(),
             plan.server_ms.to_string(),
@@ -244,7 +254,7 @@ fn python_sdk(base: &str, total: usize) -> Option<f64> {
     value["seconds"].as_f64()
 }
 
-fn plan(lister: Lister, total: usize, prefetch: usize, gate: usize) -> Listing {
+fn plan(lister: Lister, total: usize, prefetch: Option<usize>, gate: usize) -> Listing {
     Listing {
         lister,
         total,
@@ -297,7 +307,7 @@ fn run_all() -> Result<(), String> {
         "| scenario | items | seconds | items/s | vs floor | peak RSS MiB | requests | max in flight |\n|---|---|---|---|---|---|---|---|"
     );
     for total in [20_000, 200_000] {
-        let floor = listing(&exe, &base, plan(Lister::Floor, total, 0, 1), reps)?;
+        let floor = listing(&exe, &base, plan(Lister::Floor, total, Some(0), 1), reps)?;
         if let Some(curl) = curl_floor(&base, total) {
             println!(
                 "| {total}: floor, one curl process | {total} | {curl:.3} | {:.0} | {:.2}x | - | - | - |",
@@ -312,22 +322,22 @@ fn run_all() -> Result<(), String> {
         );
         row(
             &format!("{total}: generated client, bare loop"),
-            &listing(&exe, &base, plan(Lister::RawLoop, total, 0, 1), reps)?,
+            &listing(&exe, &base, plan(Lister::RawLoop, total, Some(0), 1), reps)?,
             floor.seconds,
         );
         row(
             &format!("{total}: facade, prefetch 0"),
-            &listing(&exe, &base, plan(Lister::Facade, total, 0, 1), reps)?,
+            &listing(&exe, &base, plan(Lister::Facade, total, Some(0), 1), reps)?,
             floor.seconds,
         );
         row(
-            &format!("{total}: facade, default (prefetch 1, gate 1)"),
-            &listing(&exe, &base, plan(Lister::Facade, total, 1, 1), reps)?,
+            &format!("{total}: facade, default (1 to 3 ahead, gate 1)"),
+            &listing(&exe, &base, plan(Lister::Facade, total, None, 1), reps)?,
             floor.seconds,
         );
         row(
             &format!("{total}: facade, prefetch 4, gate 4"),
-            &listing(&exe, &base, plan(Lister::Facade, total, 4, 4), reps)?,
+            &listing(&exe, &base, plan(Lister::Facade, total, Some(4), 4), reps)?,
             floor.seconds,
         );
     }
@@ -339,7 +349,7 @@ fn run_all() -> Result<(), String> {
     let slow = |prefetch| Listing {
         consumer_ms: 5,
         server_ms: 5,
-        ..plan(Lister::Facade, 8_000, prefetch, 1)
+        ..plan(Lister::Facade, 8_000, Some(prefetch), 1)
     };
     let sequential = listing(&exe, &base, slow(0), reps)?;
     row("prefetch 0", &sequential, sequential.seconds);
@@ -353,8 +363,8 @@ fn run_all() -> Result<(), String> {
     println!("\n## 4. Against UltraCart's Python SDK (20,000 items, both sequential)\n");
     match python_sdk(&base, 20_000) {
         Some(python) => {
-            let sequential = listing(&exe, &base, plan(Lister::Facade, 20_000, 0, 1), reps)?;
-            let default = listing(&exe, &base, plan(Lister::Facade, 20_000, 1, 1), reps)?;
+            let sequential = listing(&exe, &base, plan(Lister::Facade, 20_000, Some(0), 1), reps)?;
+            let default = listing(&exe, &base, plan(Lister::Facade, 20_000, None, 1), reps)?;
             println!(
                 "| client | seconds | items/s | vs Python | max in flight |\n|---|---|---|---|---|"
             );
@@ -365,7 +375,7 @@ fn run_all() -> Result<(), String> {
             );
             for (label, ours) in [
                 ("this crate, prefetch 0", &sequential),
-                ("this crate, default (prefetch 1, gate 1)", &default),
+                ("this crate, default (1 to 3 ahead, gate 1)", &default),
             ] {
                 println!(
                     "| {label} | {:.3} | {:.0} | {:.1}x | {} |",

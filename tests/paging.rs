@@ -282,6 +282,48 @@ async fn dropping_the_stream_stops_the_listing_but_lets_the_request_under_way_fi
 }
 
 #[tokio::test]
+async fn by_default_a_caller_slower_than_the_server_has_one_page_fetched_ahead() {
+    let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(50))).await;
+    let client = client_at(server.base_url());
+    let mut pages = client.conversations().pages();
+
+    for taken in 1..=3 {
+        pages.try_next().await.unwrap().unwrap();
+        // Slower than the server: each page is ready before it is asked for.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(server.requests(), taken + 1, "after {taken} pages");
+    }
+    drop(pages);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.requests(), 4, "nothing after the caller left");
+}
+
+#[tokio::test]
+async fn by_default_a_caller_waiting_on_the_server_gets_more_pages_lined_up_then_fewer() {
+    let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(200))).await;
+    let client = client_at(server.base_url());
+    let mut pages = client.conversations().pages();
+
+    pages.try_next().await.unwrap().unwrap();
+    // Asked at once: the caller waits for the network, so one more page is
+    // lined up behind the next (which still leaves only when the one
+    // before it is answered).
+    pages.try_next().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(server.requests(), 4, "two pages ahead of the second");
+    assert_eq!(server.max_in_flight(), 1);
+
+    // Now both were ready when asked for: back to one ahead.
+    pages.try_next().await.unwrap().unwrap();
+    pages.try_next().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.requests(), 5, "one page ahead of the fourth");
+    drop(pages);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.abandoned(), 0);
+}
+
+#[tokio::test]
 async fn a_failing_page_is_reported_after_the_good_ones() {
     let server = ScriptedServer::start(|request, _| {
         if request.query_number("_offset") == Some(0) {

@@ -37,7 +37,8 @@ impl Lister {
 pub struct Listing {
     pub lister: Lister,
     pub total: usize,
-    pub prefetch: usize,
+    /// Pages fetched ahead; `None` leaves the listing's default.
+    pub prefetch: Option<usize>,
     pub gate: usize,
     pub consumer_ms: u64,
     pub server_ms: u64,
@@ -101,7 +102,12 @@ pub async fn listing(
 }
 
 async fn facade(client: &Client, plan: Listing) -> Result<usize, ultracart_conversation::Error> {
-    let mut pages = client.conversations().prefetch(plan.prefetch).pages();
+    let pager = client.conversations();
+    let pager = match plan.prefetch {
+        Some(pages) => pager.prefetch(pages),
+        None => pager,
+    };
+    let mut pages = pager.pages();
     let mut items = 0;
     while let Some(page) = pages.try_next().await? {
         items += page.len();

@@ -13,9 +13,29 @@ use ultracart_conversation::Client;
 
 use super::{fixtures::PAGE_SIZE, measure::median};
 
+/// What the new user does with the conversations.
+#[derive(Clone, Copy)]
+pub enum Keep {
+    /// Collects every summary into one `Vec`, then drops it.
+    All,
+    /// Handles each summary as it arrives (here, counts it), as a service
+    /// working through its inbox does: nothing is held.
+    None,
+}
+
+impl Keep {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "collect" => Some(Self::All),
+            "stream" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
 /// The child: what a new user writes to list every conversation, from the
 /// runtime's start to the last item, with the default client.
-pub fn new_user(base: &str) -> Result<usize, String> {
+pub fn new_user(base: &str, keep: Keep) -> Result<usize, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -26,13 +46,17 @@ pub fn new_user(base: &str) -> Result<usize, String> {
             .base_url(base)
             .build()
             .map_err(|e| e.to_string())?;
-        let all: Vec<_> = client
-            .conversations()
-            .items()
-            .try_collect()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(all.len())
+        let items = client.conversations().items();
+        match keep {
+            Keep::All => {
+                let all: Vec<_> = items.try_collect().await.map_err(|e| e.to_string())?;
+                Ok(all.len())
+            }
+            Keep::None => items
+                .try_fold(0, |n, _| async move { Ok(n + 1) })
+                .await
+                .map_err(|e| e.to_string()),
+        }
     })
 }
 
@@ -53,7 +77,9 @@ struct Contestant {
 pub fn run(exe: &std::path::Path, base: &str, total: usize, rounds: usize) -> Result<(), String> {
     let curl_config = curl_config(base, total)?;
     let mut ours = Command::new(exe);
-    ours.args(["new-user", base]);
+    ours.args(["new-user", base, "collect"]);
+    let mut streaming = Command::new(exe);
+    streaming.args(["new-user", base, "stream"]);
     let mut curl = Command::new("curl");
     curl.arg("-K").arg(&curl_config);
     let mut python = Command::new("python3");
@@ -65,13 +91,14 @@ pub fn run(exe: &std::path::Path, base: &str, total: usize, rounds: usize) -> Re
         .args([base, &total.to_string()]);
     let mut contestants = vec![
         Contestant::new("curl, one process, no decoding", curl),
-        Contestant::new("this crate, default client, `items()`", ours),
+        Contestant::new("this crate, default client, `items()` collected", ours),
+        Contestant::new("the same, each item handled as it streams", streaming),
     ];
     // Another build of this benchmark (an earlier commit's crate with
     // today's harness), to compare before and after in the same run.
     if let Some(before) = std::env::var_os("BENCH_BEFORE") {
         let mut earlier = Command::new(before);
-        earlier.args(["new-user", base]);
+        earlier.args(["new-user", base, "collect"]);
         contestants.push(Contestant::new(
             "the same, built from BENCH_BEFORE",
             earlier,

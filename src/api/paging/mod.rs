@@ -2,12 +2,14 @@
 //! conversation yielded once, and a catch-up read at the top for those that
 //! moved while the listing ran.
 
+mod depth;
 pub(crate) mod one_page;
 mod page;
 pub(crate) mod plan;
 mod seen;
 mod walk;
 
+use depth::Prefetch;
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
 pub use page::ConversationPage;
 use walk::Walk;
@@ -64,12 +66,13 @@ const MAX_PREFETCH: usize = 16;
 /// just read (the server creeping) is taken as the page's end: the listing
 /// goes on after the page and repeats nothing.
 ///
-/// While the caller works through one page, the next
-/// [`prefetch`](Self::prefetch) pages are already being fetched, in
-/// background tasks on the current Tokio runtime. They still pass through
-/// the client's in-flight gate, so with the default client they overlap the
-/// caller's work without ever being concurrent with each other. Memory stays
-/// bounded by about `prefetch + 1` pages plus what it remembers of each
+/// While the caller works through one page, the next pages are already
+/// being fetched (one by default, up to three while the caller keeps
+/// waiting; see [`prefetch`](Self::prefetch)), in background tasks on the
+/// current Tokio runtime. They still pass through the client's in-flight
+/// gate, so with the default client they overlap the caller's work without
+/// ever being concurrent with each other. Memory stays bounded by about one
+/// page more than it fetches ahead, plus what it remembers of each
 /// conversation. Dropping the stream stops the listing; a request already
 /// under way finishes first, so the next request never overlaps it.
 ///
@@ -77,7 +80,7 @@ const MAX_PREFETCH: usize = 16;
 /// ended, and checks the guess against the server's `next_offset` when the
 /// page arrives (a wrong guess is dropped and the right page fetched). When
 /// the server does not say how many records there are, a listing can end
-/// with up to `prefetch` requests past the last page.
+/// with as many requests past the last page as it fetches ahead.
 ///
 #[doc = mock_fence!()]
 /// # #[tokio::main(flavor = "current_thread")]
@@ -97,7 +100,7 @@ pub struct ConversationPager {
     page_size: u32,
     start_offset: u32,
     max_items: Option<u64>,
-    prefetch: usize,
+    prefetch: Prefetch,
 }
 
 impl Client {
@@ -122,7 +125,7 @@ impl Client {
             page_size: MAX_PAGE_SIZE,
             start_offset: 0,
             max_items: None,
-            prefetch: 1,
+            prefetch: Prefetch::Auto,
         }
     }
 }
@@ -186,13 +189,19 @@ impl ConversationPager {
         self
     }
 
-    /// How many pages to fetch ahead of the one being consumed (default 1,
-    /// at most 16; 0 fetches each page only when it is asked for). Pages
-    /// are still requested one after another, in offset order, whatever
-    /// the gate ([`max_in_flight`](crate::ClientBuilder::max_in_flight)):
+    /// How many pages to fetch ahead of the one being consumed, fixed (at
+    /// most 16; 0 fetches each page only when it is asked for). Pages are
+    /// still requested one after another, in offset order, whatever the
+    /// gate ([`max_in_flight`](crate::ClientBuilder::max_in_flight)):
     /// fetching ahead overlaps the caller's work and the decoding of one
     /// page with the fetch of the next, and holds pages ready for a caller
     /// that works in bursts.
+    ///
+    /// By default a listing fetches one page ahead, and up to three while
+    /// the caller keeps waiting for pages: a caller faster than the network
+    /// then has the next request leave the moment the one before it is
+    /// answered, while a slower one holds no more pages ready and, if it
+    /// stops early, has spent no more requests than with one page ahead.
     ///
     #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
@@ -206,7 +215,7 @@ impl ConversationPager {
     /// # Ok(()) }
     /// ```
     pub fn prefetch(mut self, pages: usize) -> Self {
-        self.prefetch = pages.min(MAX_PREFETCH);
+        self.prefetch = Prefetch::Fixed(pages.min(MAX_PREFETCH));
         self
     }
 

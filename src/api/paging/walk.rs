@@ -1,16 +1,17 @@
 //! The state of one listing: the walk down the pages, then the read at the
 //! top that catches what moved up meanwhile.
 
-use std::{collections::VecDeque, hash::RandomState, sync::Arc};
+use std::{collections::VecDeque, sync::Arc};
 
 use tokio::sync::oneshot;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::{
     ConversationPager,
+    depth::Depth,
     page::ConversationPage,
     plan::{self, Next, PageFacts},
-    seen::{self, Mark, Seen, Sighting},
+    seen::{self, Keys, Mark, Seen, Sighting},
 };
 use crate::{Client, Error, api::decode, types::ConversationsResponse};
 
@@ -49,7 +50,7 @@ enum Phase {
 pub(super) struct Walk {
     client: Client,
     page_size: u32,
-    prefetch: usize,
+    depth: Depth,
     /// Whether the listing covers the whole inbox, and so reads at the top
     /// after the walk.
     whole_inbox: bool,
@@ -64,7 +65,7 @@ pub(super) struct Walk {
     /// Delivered after the page that preceded it.
     pending_error: Option<Error>,
     phase: Phase,
-    keys: Arc<RandomState>,
+    keys: Arc<Keys>,
     seen: Seen,
     stale_pages: u32,
     /// Closes when the newest fetch's answer has been read: the next fetch
@@ -98,7 +99,7 @@ impl Walk {
         Self {
             client: pager.client,
             page_size: pager.page_size,
-            prefetch: pager.prefetch,
+            depth: Depth::new(pager.prefetch),
             whole_inbox: pager.start_offset == 0,
             items_left: pager.max_items,
             in_flight: VecDeque::new(),
@@ -106,7 +107,7 @@ impl Walk {
             total_records: None,
             pending_error: None,
             phase: Phase::Walk,
-            keys: Arc::new(RandomState::new()),
+            keys: Arc::new(Keys::default()),
             seen: Seen::new(),
             stale_pages: 0,
             last_answered: None,
@@ -128,6 +129,11 @@ impl Walk {
             if let Some(error) = self.pending_error.take() {
                 self.stop();
                 return Some(Err(error));
+            }
+            // Whether the page fetched ahead is ready when the caller asks
+            // for it says how far ahead to fetch (depth.rs).
+            if let Some(ahead) = self.in_flight.front() {
+                self.depth.asked(ahead.task.is_finished());
             }
             // While the caller waits for this page, more are under way
             // behind it, so that decoding one overlaps fetching the next.
@@ -159,31 +165,39 @@ impl Walk {
         response: ConversationsResponse,
         marks: &[Mark],
     ) -> Option<ConversationPage> {
-        let items = response.conversations.unwrap_or_default();
+        let mut new = response.conversations.unwrap_or_default();
         let result_set = response.metadata.and_then(|m| m.result_set);
         if let Some(total) = result_set.as_ref().and_then(|r| r.total_records) {
             self.total_records = u64::try_from(total).ok();
             self.seen.expect(self.total_records.unwrap_or(0));
         }
-        let total_items = items.len();
-        let mut new = Vec::with_capacity(total_items);
+        let total_items = new.len();
+        let catching_up = matches!(self.phase, Phase::CatchUp { .. });
+        let seen = &mut self.seen;
+        let mut marks = marks.iter();
         let mut reached_unchanged = false;
         let mut only_repeats = total_items > 0;
-        for (item, mark) in items.into_iter().zip(marks) {
-            let sighting = self.seen.record(*mark);
+        // In place: a page of new conversations, the usual page, is kept
+        // without moving a summary (copying them was a fiftieth of a
+        // listing). `retain` visits the summaries once, in order.
+        new.retain(|_| {
+            let Some(mark) = marks.next().filter(|_| !reached_unchanged) else {
+                return false;
+            };
+            let sighting = seen.record(*mark);
             only_repeats &= sighting == Sighting::AgainThisRound;
             match sighting {
-                Sighting::New => new.push(item),
+                Sighting::New => true,
                 // Unchanged since an earlier round read it: everything
                 // below is older and unchanged too. (Within a walk, rounds
                 // are off and this is an ordinary repeat.)
-                Sighting::Unchanged if matches!(self.phase, Phase::CatchUp { .. }) => {
+                Sighting::Unchanged if catching_up => {
                     reached_unchanged = true;
-                    break;
+                    false
                 }
-                Sighting::Unchanged | Sighting::Changed | Sighting::AgainThisRound => {}
+                Sighting::Unchanged | Sighting::Changed | Sighting::AgainThisRound => false,
             }
-        }
+        });
         if let Some(left) = self.items_left {
             new.truncate(usize::try_from(left).unwrap_or(usize::MAX));
             self.items_left = Some(left.saturating_sub(new.len() as u64));
@@ -301,7 +315,7 @@ impl Walk {
     /// since each may be the last.
     fn ahead(&self) -> usize {
         match self.phase {
-            Phase::Walk => self.prefetch,
+            Phase::Walk => self.depth.pages(),
             Phase::CatchUp { .. } | Phase::Done => 0,
         }
     }
