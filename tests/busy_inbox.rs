@@ -39,27 +39,30 @@ async fn busy(conversations: usize, max_in_flight: usize) -> (DemoServer, Client
 
 /// Lists a busy inbox and checks the guarantee: everything that existed at
 /// the start exactly once, nothing twice. Returns the requests made.
-async fn assert_complete(conversations: usize, prefetch: usize, max_in_flight: usize) -> usize {
+/// `prefetch`: `None` leaves the listing's default.
+async fn assert_complete(
+    conversations: usize,
+    prefetch: Option<usize>,
+    max_in_flight: usize,
+) -> usize {
     assert_complete_in_pages_of(conversations, 200, prefetch, max_in_flight).await
 }
 
 async fn assert_complete_in_pages_of(
     conversations: usize,
     page_size: u32,
-    prefetch: usize,
+    prefetch: Option<usize>,
     max_in_flight: usize,
 ) -> usize {
     let (demo, client) = busy(conversations, max_in_flight).await;
     let existing = demo.conversation_uuids();
 
-    let items: Vec<_> = client
-        .conversations()
-        .page_size(page_size)
-        .prefetch(prefetch)
-        .items()
-        .try_collect()
-        .await
-        .unwrap();
+    let pager = client.conversations().page_size(page_size);
+    let pager = match prefetch {
+        Some(pages) => pager.prefetch(pages),
+        None => pager,
+    };
+    let items: Vec<_> = pager.items().try_collect().await.unwrap();
 
     let times = tally(&items);
     let missing = existing.iter().filter(|u| !times.contains_key(*u)).count();
@@ -67,7 +70,7 @@ async fn assert_complete_in_pages_of(
     assert_eq!(
         (missing, twice),
         (0, 0),
-        "{conversations} conversations, prefetch {prefetch}, gate {max_in_flight}: \
+        "{conversations} conversations, prefetch {prefetch:?}, gate {max_in_flight}: \
          {missing} never listed, {twice} listed twice"
     );
     assert!(items.len() >= existing.len());
@@ -76,7 +79,7 @@ async fn assert_complete_in_pages_of(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_inbox_is_listed_whole_and_once_one_page_at_a_time() {
-    let requests = assert_complete(2_000, 0, 1).await;
+    let requests = assert_complete(2_000, Some(0), 1).await;
     // Ten pages, an eleventh because the inbox grew past 2,000 while it was
     // listed, and one read at the top.
     assert_eq!(requests, 12, "{requests}");
@@ -87,14 +90,14 @@ async fn a_busy_inbox_is_listed_whole_and_once_with_the_default_prefetch() {
     // Fetching ahead races pages to the server; several rounds give a race
     // the chance to show.
     for _ in 0..5 {
-        assert_complete(2_000, 1, 1).await;
+        assert_complete(2_000, None, 1).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_inbox_is_listed_whole_and_once_with_prefetch_and_a_wide_gate() {
     for _ in 0..3 {
-        assert_complete(3_000, 3, 3).await;
+        assert_complete(3_000, Some(3), 3).await;
     }
 }
 
@@ -102,7 +105,7 @@ async fn a_busy_inbox_is_listed_whole_and_once_with_prefetch_and_a_wide_gate() {
 async fn a_read_at_the_top_longer_than_a_page_still_finds_everything() {
     // Pages of 20 while 4 conversations move up before each: the read at
     // the top spans many pages, and the inbox shifts under it too.
-    let requests = assert_complete_in_pages_of(1_000, 20, 1, 1).await;
+    let requests = assert_complete_in_pages_of(1_000, 20, None, 1).await;
     assert!(requests < 100, "{requests}");
 }
 

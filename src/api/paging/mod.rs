@@ -200,8 +200,10 @@ impl ConversationPager {
     /// By default a listing fetches one page ahead, and up to three while
     /// the caller keeps waiting for pages: a caller faster than the network
     /// then has the next request leave the moment the one before it is
-    /// answered, while a slower one holds no more pages ready and, if it
-    /// stops early, has spent no more requests than with one page ahead.
+    /// answered. A slower caller holds no more pages ready, and a caller
+    /// that stops asking, dropping the stream or holding it, has spent no
+    /// more requests than with one page ahead (but for a page answered
+    /// within 10 ms of its last ask).
     ///
     #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]

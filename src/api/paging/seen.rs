@@ -42,10 +42,11 @@ pub(super) struct Seen {
     round: Option<HashSet<u64, BuildHasherDefault<AlreadyHashed>>>,
 }
 
-/// The seed of a listing's marks. foldhash, randomly seeded per listing:
-/// no list of uuids collides for every seed, and a server never sees the
-/// hashes it would need to learn one. SipHash was 4% of a listing's
-/// instructions; this is under 2%.
+/// The seed of a listing's marks: foldhash, a seed per listing drawn from
+/// its process-wide seed (addresses and the clock mixed, not the OS's
+/// entropy). No list of uuids collides under every seed, and a server never
+/// sees the hashes it would need to aim at one, so that is enough here.
+/// SipHash was 4% of a listing's instructions; this is under 2%.
 pub(super) type Keys = foldhash::quality::RandomState;
 
 /// Keys are already hash values: hashing them again would only cost.
@@ -125,8 +126,10 @@ pub(super) fn marks(keys: &Keys, items: &[ConversationSummary]) -> Vec<Mark> {
             let mut hasher = keys.build_hasher();
             // A summary without a uuid is known by its contents alone.
             match &item.conversation_uuid {
-                // `str`'s hash ends with 0xff where a summary's contents
-                // hold 0xfe: no uuid hashes like a uuid-less summary.
+                // A uuid feeds the hasher its bytes and then 0xff on its
+                // own; a summary's contents feed a block that starts with
+                // 0xfe. The two never make the same writes, so they meet
+                // only by chance, as any two ids might.
                 Some(uuid) => uuid.hash(&mut hasher),
                 None => activity(item, &mut hasher),
             }

@@ -29,6 +29,8 @@ type Fetched = Result<(ConversationsResponse, Vec<Mark>), Error>;
 struct Fetch {
     offset: u32,
     limit: u32,
+    /// Its place in line (depth.rs).
+    place: u64,
     task: AbortOnDropHandle<Fetched>,
 }
 
@@ -125,6 +127,7 @@ impl Walk {
 
     /// The next page with something new on it, or the listing's end.
     pub(super) async fn next_page(&mut self) -> Option<Result<ConversationPage, Error>> {
+        let _waiting = self.depth.waiting();
         loop {
             if let Some(error) = self.pending_error.take() {
                 self.stop();
@@ -139,6 +142,7 @@ impl Walk {
             // behind it, so that decoding one overlaps fetching the next.
             self.top_up(self.ahead() + 1);
             let fetch = self.in_flight.pop_front()?;
+            self.depth.took(fetch.place);
             let (response, marks) = match fetch.task.await {
                 Ok(Ok(fetched)) => fetched,
                 Ok(Err(error)) => {
@@ -309,6 +313,7 @@ impl Walk {
     fn clear_in_flight(&mut self) {
         self.in_flight.clear();
         self.last_answered = None;
+        self.depth.restart();
     }
 
     /// How many pages to fetch ahead: reads at the top go one at a time,
@@ -351,10 +356,16 @@ impl Walk {
             let above = self.last_answered.take();
             let (answered, next_waits) = oneshot::channel::<()>();
             self.last_answered = Some(next_waits);
+            let place = self.depth.place();
+            let number = place.number();
             let task = tokio::spawn(async move {
                 if let Some(above) = above {
                     // Closed (or dropped) once the page above was read.
                     let _ = above.await;
+                }
+                if !place.turn().await {
+                    // Nobody reads this: the listing is gone.
+                    return Err(Error::pagination("the listing was dropped"));
                 }
                 let answer = client.conversations_answer(limit, offset).await;
                 drop(answered);
@@ -368,6 +379,7 @@ impl Walk {
             self.in_flight.push_back(Fetch {
                 offset,
                 limit,
+                place: number,
                 task: AbortOnDropHandle::new(task),
             });
             self.next_offset = plan::guess_after(offset, limit);
