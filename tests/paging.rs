@@ -300,7 +300,9 @@ async fn by_default_a_caller_slower_than_the_server_has_one_page_fetched_ahead()
 
 #[tokio::test]
 async fn by_default_a_caller_that_stops_asking_but_holds_the_stream_spends_one_page_ahead() {
-    let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(50))).await;
+    // Pages slow enough that a stalled test thread does not turn an ask
+    // that waits into one that finds its page ready.
+    let server = ScriptedServer::start(listing(2_000, true, Duration::from_millis(150))).await;
     let client = client_at(server.base_url());
     let mut pages = client.conversations().pages();
 
