@@ -87,6 +87,20 @@ fn shared_client(server: &ScriptedServer, redis: &RedisServer, namespace: &str) 
         .unwrap()
 }
 
+/// A client whose limits live in the Redis at `url`, asked for at most
+/// `timeout` (the default when `None`).
+fn client_at_redis(server: &ScriptedServer, url: &str, timeout: Option<Duration>) -> Client {
+    let limits = SharedLimits::redis(url).unwrap();
+    let limits = match timeout {
+        Some(timeout) => limits.redis_timeout(timeout),
+        None => limits,
+    };
+    builder_at(server.base_url())
+        .shared_limits(limits)
+        .build()
+        .unwrap()
+}
+
 fn listing_page(request: &Received, total: usize) -> Reply {
     let offset = request.query_number("_offset").unwrap_or(0).min(total);
     let limit = request.query_number("_limit").unwrap_or(100);
@@ -305,14 +319,7 @@ async fn redis_unreachable_is_an_error_naming_redis_and_nothing_is_sent() {
             .port();
         format!("redis://:hunter2-TOPSECRET@127.0.0.1:{port}/0")
     };
-    let client = builder_at(server.base_url())
-        .shared_limits(
-            SharedLimits::redis(&dead)
-                .unwrap()
-                .redis_timeout(Duration::from_millis(300)),
-        )
-        .build()
-        .unwrap();
+    let client = client_at_redis(&server, &dead, Some(Duration::from_millis(300)));
     let error = client.get_conversations(10, 0).await.unwrap_err();
     assert!(error.is_shared_limits_unavailable(), "{error:?}");
     assert!(error.is_retryable());
@@ -378,10 +385,7 @@ async fn a_wrong_password_is_a_clear_error_without_the_password() {
     assert!(shown.contains("Redis"), "{shown}");
     assert_eq!(server.requests(), 0);
     // The right password works.
-    let client = builder_at(server.base_url())
-        .shared_limits(SharedLimits::redis(&redis.url()).unwrap())
-        .build()
-        .unwrap();
+    let client = client_at_redis(&server, &redis.url(), None);
     client.get_conversations(10, 0).await.unwrap();
 }
 
@@ -392,14 +396,7 @@ async fn tls_to_a_redis_that_does_not_speak_it_is_a_clear_error_without_the_pass
     let url = format!("rediss://:tls-TOPSECRET@127.0.0.1:{}/0", redis.port());
     // Plain Redis waits for the rest of what it takes for a command: the
     // handshake times out, each try within the Redis timeout.
-    let client = builder_at(server.base_url())
-        .shared_limits(
-            SharedLimits::redis(&url)
-                .unwrap()
-                .redis_timeout(Duration::from_millis(500)),
-        )
-        .build()
-        .unwrap();
+    let client = client_at_redis(&server, &url, Some(Duration::from_millis(500)));
     let started = Instant::now();
     let error = client.get_conversations(10, 0).await.unwrap_err();
     assert!(error.is_shared_limits_unavailable(), "{error:?}");
