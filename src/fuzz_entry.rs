@@ -3,9 +3,10 @@
 
 use crate::{
     StatusCode,
-    api::paging::plan::{Next, PageFacts, next_after},
-    api::{agent::jwt_expiry, decode},
+    api::agent::jwt_expiry,
+    api::answer::decode,
     http::Answer,
+    inbox::scan::plan::{Next, PageFacts, next_after},
     net::Body,
     types,
 };

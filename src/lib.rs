@@ -65,14 +65,16 @@ macro_rules! mock_fence {
     };
 }
 
-// From the top down, in the order a request travels: the builder, the
-// facade (the client, its operations, reading answers; paging, agent
-// sessions and uploads on top), limits shared between processes (feature
-// `redis`, plugged into the HTTP layer's admission), the HTTP layer (gate,
-// pacing, retries), the
-// credential, plain HTTP (client, URL rules, capped reads), and the one
+// From the top down, in the order a request travels: the builder;
+// long-running work over the listing (paging, watch, export); the seven
+// operations (the client, reading answers, agent sessions, uploads);
+// limits shared between processes (feature `redis`, plugged into the HTTP
+// layer's admission); the HTTP layer (gate, pacing, retries); the
+// credential; plain HTTP (client, URL rules, capped reads); and the one
 // error type. Each folder uses only those below it.
 mod config;
+
+mod inbox;
 
 mod api;
 
@@ -123,10 +125,7 @@ pub mod types {
 }
 
 pub use api::agent::{AgentCredentials, Jwt};
-pub use api::paging::{ConversationPage, ConversationPager};
-pub use api::watch::{Bookmark, Change, Watch};
 pub use api::{AnswerShape, Client, Enveloped, UploadedMedia};
-pub use api::{Export, ExportProgress, ExportReport};
 pub use auth::{DEFAULT_TOKEN_URL, RefreshTokenProvider, StaticToken, TokenProvider};
 pub use config::{
     ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL,
@@ -134,6 +133,10 @@ pub use config::{
 };
 pub use error::{BodyExcerpt, BoxError, Error};
 pub use http::{PacingState, Pipeline, RateLimit, RetryPolicy};
+pub use inbox::{
+    Bookmark, Change, ConversationPage, ConversationPager, Export, ExportProgress, ExportReport,
+    Watch,
+};
 pub use reqwest::{self, StatusCode};
 pub use secrecy::{ExposeSecret, SecretString};
 #[cfg(feature = "redis")]

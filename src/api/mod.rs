@@ -1,23 +1,15 @@
-//! The facade: the client, one method per operation, reading each answer
-//! into a model or one typed error, and on top of them paging, agent
-//! sessions and uploads.
+//! The seven operations: the client, one method per operation, its
+//! argument checks, and reading each answer into a model or one typed
+//! error ([`answer`]); agent sessions and uploads beside them.
 
 pub(crate) mod agent;
+pub(crate) mod answer;
 mod client;
-pub(crate) mod decode;
-mod envelope_seed;
-mod enveloped;
-mod export;
-mod json_read;
 mod operations;
-pub(crate) mod paging;
-mod refusal;
 mod send_check;
 mod upload;
 pub(crate) mod validate;
-pub(crate) mod watch;
 
+pub use answer::{AnswerShape, Enveloped};
 pub use client::Client;
-pub use enveloped::{AnswerShape, Enveloped};
-pub use export::{Export, ExportProgress, ExportReport};
 pub use upload::UploadedMedia;

@@ -3,7 +3,10 @@
 //! Each checks its arguments, builds the request from the operation table,
 //! sends it through the pipeline and reads the answer ([`super::decode`]).
 
-use super::{decode, enveloped::Enveloped, validate};
+use super::{
+    answer::{Enveloped, decode},
+    validate,
+};
 use crate::{
     Client, Error,
     http::{Answer, ops},

@@ -20,7 +20,7 @@ use follow::{Follow, Start};
 use futures::{Stream, StreamExt, stream::BoxStream};
 pub(crate) use poll::second_of;
 
-use crate::{Client, Error, api::paging::ConversationPager, api::validate};
+use crate::{Client, Error, api::validate, inbox::listing::ConversationPager};
 
 /// No period is shorter than this, so that a zero cannot spin.
 const SHORTEST_PERIOD: Duration = Duration::from_millis(10);

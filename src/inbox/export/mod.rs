@@ -11,7 +11,7 @@ use std::{
 
 use futures::stream::BoxStream;
 
-use crate::{Client, Error, api::validate::MAX_PAGE_SIZE, api::watch::Bookmark};
+use crate::{Client, Error, api::validate::MAX_PAGE_SIZE, inbox::watch::Bookmark};
 
 /// Writes every conversation to a JSON Lines file, one a line, and a small
 /// progress file beside it (`<path>.progress`); made by [`Client::export`].

@@ -5,7 +5,7 @@
 use super::plan::{self, Next, PageFacts};
 use crate::{
     Client, Error,
-    api::decode,
+    api::answer::decode,
     types::{ConversationSummary, ConversationsResponse, ResultSet},
 };
 

@@ -3,9 +3,7 @@
 //! moved while the listing ran.
 
 mod depth;
-pub(crate) mod one_page;
 mod page;
-pub(crate) mod plan;
 mod seen;
 mod walk;
 

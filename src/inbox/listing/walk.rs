@@ -10,10 +10,14 @@ use super::{
     ConversationPager,
     depth::Depth,
     page::ConversationPage,
-    plan::{self, Next, PageFacts},
     seen::{self, Keys, Mark, Seen, Sighting},
 };
-use crate::{Client, Error, api::decode, types::ConversationsResponse};
+use crate::{
+    Client, Error,
+    api::answer::decode,
+    inbox::scan::plan::{self, Next, PageFacts},
+    types::ConversationsResponse,
+};
 
 /// Reads at the top after the walk, at the most.
 const MAX_CATCH_UPS: u32 = 3;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Error, Timestamp,
-    api::watch::{self, Bookmark},
+    inbox::watch::{self, Bookmark},
 };
 
 /// The conversations an output holds, each with the second of its latest

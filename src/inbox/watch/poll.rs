@@ -11,7 +11,7 @@
 use std::{cmp::Reverse, collections::HashMap};
 
 use super::bookmark::{Bookmark, Standing};
-use crate::{Client, Error, Timestamp, api::paging::one_page::OnePage, types::ConversationSummary};
+use crate::{Client, Error, Timestamp, inbox::scan::one_page::OnePage, types::ConversationSummary};
 
 /// How far down a poll reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use super::{
 };
 use crate::{
     Change, Client, Error, StatusCode,
-    api::{
-        paging::one_page::OnePage,
-        validate,
+    api::validate,
+    inbox::{
+        scan::one_page::OnePage,
         watch::{self, Bookmark},
     },
     types::ConversationSummary,
