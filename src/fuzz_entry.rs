@@ -25,6 +25,7 @@ pub fn decode_response(selector: u8, body: &[u8]) {
         url: url::Url::parse("https://secure.ultracart.com/rest/v2/conversation/x")
             .expect("a fixed, valid URL"),
         redirected: selector & 0x80 != 0,
+        retry_after: None,
         body: Body::Read(bytes::Bytes::copy_from_slice(body)),
     };
     let _ = decode::enveloped::<types::Conversation>(&answer, "conversation")

@@ -1,6 +1,6 @@
-//! Compile-time proof that every operation's future and both paging
-//! streams are `Send`, so a service can spawn them on a multi-threaded
-//! runtime. Nothing here runs: it only has to type-check.
+//! Compile-time proof that every operation's future, the paging streams,
+//! the watch and the export are `Send`, so a service can spawn them on a
+//! multi-threaded runtime. Nothing here runs: it only has to type-check.
 
 #![allow(dead_code)]
 
@@ -27,6 +27,17 @@ fn every_future_is_send(client: &Client, start: &ConversationStartRequest, file:
     is_send(client.upload_multimedia_file("png", file));
     is_send(client.conversations().items());
     is_send(client.conversations().pages());
+    is_send(client.conversations().watch());
+    is_send(futures::StreamExt::into_future(
+        client.conversations().watch(),
+    ));
+    is_send(client.export(file).run());
+    is_send(client.export(file).run_with(|_| {}));
+    is_send(
+        client
+            .export(file)
+            .follow(std::time::Duration::from_secs(1)),
+    );
     is_send(
         client
             .raw()

@@ -11,6 +11,7 @@ use crate::{
     http::{
         Repeat,
         retry::{self, Outcome, Tried},
+        retry_after,
     },
     net::{Redirect, check_scheme, redirect_of},
 };
@@ -274,7 +275,7 @@ impl Client {
         let outcome = match &result {
             Ok(response) => Outcome::Status {
                 status: response.status(),
-                retry_after: retry::retry_after_header(response.headers()),
+                retry_after: retry_after::read(response.headers()),
             },
             Err(e) => Outcome::of_transport_error(e),
         };

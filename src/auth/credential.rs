@@ -41,13 +41,13 @@ impl Auth {
         }
     }
 
-    /// Sets the credential header, waiting at most `patience` for a
+    /// Sets the credential header, waiting at most `token_wait` for a
     /// provider's token. A provider still working when the wait ends goes
     /// on (its result is kept for the next request); this request fails.
     pub(crate) async fn apply(
         &self,
         headers: &mut HeaderMap,
-        patience: Duration,
+        token_wait: Duration,
     ) -> Result<(), Error> {
         match self {
             Self::ApiKey(value) => {
@@ -57,7 +57,7 @@ impl Auth {
                 headers.insert(AUTHORIZATION, value.clone());
             }
             Self::Provider(provider) => {
-                let token = wait_for_token(patience, provider.access_token()).await?;
+                let token = wait_for_token(token_wait, provider.access_token()).await?;
                 headers.insert(AUTHORIZATION, provider_value(&token)?);
             }
         }
@@ -70,7 +70,7 @@ impl Auth {
     pub(crate) async fn after_rejection(
         &self,
         sent: &HeaderMap,
-        patience: Duration,
+        token_wait: Duration,
     ) -> Option<HeaderValue> {
         let Self::Provider(provider) = self else {
             return None;
@@ -82,7 +82,7 @@ impl Auth {
             .strip_prefix(BEARER)?
             .to_string();
         let fresh = match wait_for_token(
-            patience,
+            token_wait,
             provider.refresh(SecretString::from(rejected.clone())),
         )
         .await
@@ -101,14 +101,14 @@ impl Auth {
 }
 
 async fn wait_for_token(
-    patience: Duration,
+    token_wait: Duration,
     token: impl Future<Output = Result<SecretString, Error>>,
 ) -> Result<SecretString, Error> {
-    match tokio::time::timeout(patience, token).await {
+    match tokio::time::timeout(token_wait, token).await {
         Ok(token) => token,
         Err(elapsed) => Err(Error::TokenRefresh {
             status: None,
-            message: format!("no access token within {patience:?}"),
+            message: format!("no access token within {token_wait:?}"),
             source: Some(Box::new(elapsed)),
         }),
     }

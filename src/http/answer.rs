@@ -16,12 +16,7 @@ pub(crate) struct Answer {
     pub(crate) url: Url,
     /// Whether that URL is not the one the request was sent to.
     pub(crate) redirected: bool,
+    /// The wait its `Retry-After` asks for, read once, when it has one.
+    pub(crate) retry_after: Option<std::time::Duration>,
     pub(crate) body: Body,
-}
-
-impl Answer {
-    /// `Retry-After` as a wait, when the answer has one.
-    pub(crate) fn retry_after(&self) -> Option<std::time::Duration> {
-        crate::http::retry::retry_after_header(&self.headers)
-    }
 }

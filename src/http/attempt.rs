@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::{
     admission::{Admission, Refusal},
     answer::Answer,
+    retry_after,
 };
 use crate::{Error, net::read_capped};
 
@@ -62,7 +63,7 @@ pub(crate) async fn send(
         // Here, not in the caller: a dropped caller's request still
         // teaches the client its pace.
         match &answer {
-            Ok(answer) => pass.answered(answer.status, answer.retry_after()).await,
+            Ok(answer) => pass.answered(answer.status, answer.retry_after).await,
             Err(_) => drop(pass),
         }
         answer.map_err(Unsent::Http)
@@ -109,6 +110,7 @@ async fn send_and_read(
     let status = response.status();
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
+    let retry_after = retry_after::read(&headers);
     let url = response.url().clone();
     let body = read_capped(&mut response, limit).await?;
     Ok(Answer {
@@ -117,6 +119,7 @@ async fn send_and_read(
         headers,
         redirected: url != sent_to,
         url,
+        retry_after,
         body,
     })
 }

@@ -16,6 +16,7 @@ mod path_value;
 mod pipeline;
 mod raw_hooks;
 pub(crate) mod retry;
+pub(crate) mod retry_after;
 
 pub(crate) use answer::Answer;
 pub(crate) use operation::{Operation, Repeat, ops};

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{
-    admission::Admission,
+    admission::{Admission, waits_too_long},
     answer::Answer,
     attempt::{self, Attempted, Unsent},
     operation::Operation,
@@ -83,17 +83,32 @@ impl Pipeline {
         self.admission.state()
     }
 
-    /// Confirms that admission can be decided (see [`Admission::ready`]).
-    pub(crate) async fn ready(&self) -> Result<(), Error> {
-        self.admission.ready().await
+    /// The steps before a request is sent, for the facade and the raw
+    /// client alike: refuses a call that a 429's `Retry-After` or the
+    /// learned pace would hold back too long, and prepares the request.
+    /// With `confirm_admission`, first confirms that admission can be
+    /// decided at all (see [`Admission::ready`]): for the raw client, whose
+    /// send can report only the HTTP library's errors, so that a shared
+    /// store that does not answer is reported now, in words. The facade's
+    /// send reports that itself, at no extra round trip.
+    pub(crate) async fn before_send(
+        &self,
+        request: &mut reqwest::Request,
+        confirm_admission: bool,
+    ) -> Result<(), Error> {
+        if confirm_admission {
+            self.admission.ready().await?;
+        }
+        self.check_not_paused()?;
+        self.prepare(request).await
     }
 
     /// Refuses a call at once while a 429's `Retry-After`, or the pace
     /// learned from 429s, would hold it back for longer than the client
     /// waits for a retry.
-    pub(crate) fn check_not_paused(&self) -> Result<(), Error> {
+    fn check_not_paused(&self) -> Result<(), Error> {
         let delay = self.admission.delay_ahead();
-        if delay > self.settings.retry.max_retry_wait() {
+        if waits_too_long(delay, Some(self.settings.retry.max_retry_wait())) {
             return Err(Error::RateLimited { retry_after: delay });
         }
         Ok(())
@@ -108,8 +123,7 @@ impl Pipeline {
         operation: &Operation,
     ) -> Result<Answer, Error> {
         let call = async {
-            self.check_not_paused()?;
-            self.prepare(&mut request).await?;
+            self.before_send(&mut request, false).await?;
             let patience = Some(self.settings.retry.max_retry_wait());
             self.execute(http, request, operation, patience)
                 .await
@@ -132,7 +146,7 @@ impl Pipeline {
     /// Sets what every request carries: the API version, `Accept`,
     /// `User-Agent`, `Content-Length: 0` on a body-less PUT or POST, the
     /// per-attempt timeout, and the credential.
-    pub(crate) async fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+    async fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
         let needs_length = request.body().is_none()
             && matches!(
                 *request.method(),
@@ -289,7 +303,7 @@ fn outcome_of(answer: &Answer) -> Outcome {
         Body::TooLarge { .. } => Outcome::Final,
         Body::Read(_) => Outcome::Status {
             status: answer.status,
-            retry_after: answer.retry_after(),
+            retry_after: answer.retry_after,
         },
     }
 }

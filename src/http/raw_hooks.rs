@@ -50,18 +50,10 @@ impl ClientHooks<Arc<Pipeline>> for raw::Client {
                 .map_err(|e| progenitor_client::Error::InvalidRequest(e.to_string()))?;
         }
         request.headers_mut().remove(PROGENITOR_VERSION_HEADER);
-        let pipeline = self.inner();
         // Here, where an error can still be progenitor's own: `exec` can
         // only report the HTTP library's errors.
-        pipeline
-            .ready()
-            .await
-            .map_err(|e| progenitor_client::Error::Custom(e.report().to_string()))?;
-        pipeline
-            .check_not_paused()
-            .map_err(|e| progenitor_client::Error::Custom(e.report().to_string()))?;
-        pipeline
-            .prepare(request)
+        self.inner()
+            .before_send(request, true)
             .await
             .map_err(|e| progenitor_client::Error::Custom(e.report().to_string()))
     }

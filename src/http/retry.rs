@@ -1,11 +1,11 @@
 //! When to try a request again: the policy as data, the decision as a pure
 //! function, and the one loop that API calls and media uploads share.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::operation::Repeat;
+use super::{admission::waits_too_long, operation::Repeat};
 use crate::{StatusCode, error::is_transient_status};
 
 /// How the client retries failed requests.
@@ -135,6 +135,11 @@ impl RetryPolicy {
         self.max_retry_wait
     }
 
+    /// Whether the client waits `wait` for a retry rather than fail.
+    fn accepts(&self, wait: Duration) -> bool {
+        !waits_too_long(wait, Some(self.max_retry_wait))
+    }
+
     fn backoff(&self, retries_done: u32, jitter: f64) -> Duration {
         let step = self
             .initial_backoff
@@ -204,7 +209,7 @@ pub(crate) fn decide(
             status,
             retry_after,
         } if status == StatusCode::TOO_MANY_REQUESTS => match retry_after {
-            Some(wait) if wait <= policy.max_retry_wait => Decision::Retry {
+            Some(wait) if policy.accepts(wait) => Decision::Retry {
                 wait,
                 reason: "rate limited (429, Retry-After)",
             },
@@ -219,7 +224,7 @@ pub(crate) fn decide(
                 return Decision::Stop;
             }
             match retry_after {
-                Some(wait) if wait <= policy.max_retry_wait => Decision::Retry {
+                Some(wait) if policy.accepts(wait) => Decision::Retry {
                     wait,
                     reason: "server error (Retry-After)",
                 },
@@ -290,21 +295,6 @@ where
         tokio::time::sleep(wait).await;
         state = next;
     }
-}
-
-/// Reads `Retry-After` as delay-seconds or an HTTP date.
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-pub(crate) fn retry_after_header(headers: &http::HeaderMap) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-    parse_retry_after(value, SystemTime::now())
 }
 
 #[cfg(test)]
@@ -420,21 +410,5 @@ mod tests {
         assert_eq!(wait(2, 1.0), Duration::from_millis(350));
         assert_eq!(wait(2, 0.5), Duration::from_millis(175));
         assert_eq!(wait(0, 0.0), Duration::ZERO);
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        assert_eq!(parse_retry_after(" 7 ", now), Some(7 * SECOND));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
-            Some(30 * SECOND)
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-1", now), None);
     }
 }

@@ -298,9 +298,6 @@ fn unrecognized<T: JsonSchema>(status: StatusCode, keys: Vec<String>) -> Error {
     }
 }
 
-/// The JSON names of `T`'s fields, from its schema. Only consulted for
-/// answers that decoded to an empty model or might be enveloped, never on
-/// the path of a listing's pages.
 /// Whether any of `keys` is a field of `T`. Only answers that decoded to an
 /// empty model ask, so the schema is built on that slow path alone.
 fn names_a_known_field<'a, T: JsonSchema>(mut keys: impl Iterator<Item = &'a String>) -> bool {
@@ -308,6 +305,9 @@ fn names_a_known_field<'a, T: JsonSchema>(mut keys: impl Iterator<Item = &'a Str
     keys.any(|key| known.contains(key))
 }
 
+/// The JSON names of `T`'s fields, from its schema. Only consulted for
+/// answers that decoded to an empty model or might be enveloped, never on
+/// the path of a listing's pages.
 fn known_fields<T: JsonSchema>() -> Vec<String> {
     let schema = schemars::schema_for!(T);
     schema

@@ -27,7 +27,7 @@ pub(crate) fn from_status(answer: &Answer) -> Error {
             };
         }
     };
-    let retry_after = answer.retry_after();
+    let retry_after = answer.retry_after;
     match parse_error_response(body) {
         Some(response) => Error::Api {
             status,

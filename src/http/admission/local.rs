@@ -9,7 +9,7 @@ use tokio::{
     time::Instant,
 };
 
-use super::{Admission, Admitted, Pass, Refusal};
+use super::{Admission, Admitted, Pass, Refusal, waits_too_long};
 use crate::{
     Error, StatusCode,
     http::pacing::{Pacing, PacingState, RateLimit, Ticket},
@@ -57,7 +57,7 @@ impl LocalAdmission {
                     // back while it waits.
                     drop(permit);
                     let wait = until.saturating_duration_since(Instant::now());
-                    if patience.is_some_and(|patience| wait > patience) {
+                    if waits_too_long(wait, patience) {
                         return Err(Refusal::HeldBack(wait));
                     }
                     tokio::time::sleep_until(until).await;

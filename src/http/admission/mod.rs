@@ -16,6 +16,14 @@ pub(crate) use local::LocalAdmission;
 use super::pacing::PacingState;
 use crate::{Error, StatusCode};
 
+/// Whether holding a request back for `wait` is more than a caller with
+/// `patience` accepts (`None`: it waits as long as it is asked). The one
+/// rule for a 429's `Retry-After`, the learned pace and a retry's wait,
+/// wherever a request is held back.
+pub(crate) fn waits_too_long(wait: Duration, patience: Option<Duration>) -> bool {
+    patience.is_some_and(|patience| wait > patience)
+}
+
 /// What holds requests back, for every clone of a client.
 pub(crate) trait Admission: fmt::Debug + Send + Sync {
     /// Waits for a request's turn. With a `patience`, a request that a

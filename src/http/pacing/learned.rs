@@ -141,7 +141,7 @@ impl<T: Moment> Learned<T> {
         if let Some(model) = &mut self.model {
             let wait = model.wait(now);
             if !wait.is_zero() {
-                return Err(now.checked_add(wait).unwrap_or(now));
+                return Err(now.later(wait));
             }
             model.take_token(now);
         }

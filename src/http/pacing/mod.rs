@@ -12,7 +12,6 @@ use std::{
 };
 
 pub(crate) use learned::{Learned, LearnedState, Ticket};
-#[cfg(feature = "redis")]
 pub(crate) use moment::Moment;
 pub use rate_limit::RateLimit;
 use rate_limit::RateLimiter;

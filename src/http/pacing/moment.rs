@@ -6,6 +6,9 @@ use std::{fmt::Debug, time::Duration};
 
 use tokio::time::Instant;
 
+/// Far enough off to be never for a client, near enough for any clock.
+const FAR_OFF: Duration = Duration::from_secs(30 * 365 * 24 * 3_600);
+
 /// A point in time on some clock.
 pub(crate) trait Moment: Copy + Ord + Debug + Send + Sync + 'static {
     /// How long after `earlier` this is, or zero if it is not after it.
@@ -14,9 +17,12 @@ pub(crate) trait Moment: Copy + Ord + Debug + Send + Sync + 'static {
     /// `duration` later, or `None` past the clock's range.
     fn checked_add(self, duration: Duration) -> Option<Self>;
 
-    /// `duration` later, or this moment if that is out of range.
+    /// `duration` later; past the clock's range, as far off as it goes
+    /// (never sooner: a wait that overflows is a long wait, not none).
     fn later(self, duration: Duration) -> Self {
-        self.checked_add(duration).unwrap_or(self)
+        self.checked_add(duration)
+            .or_else(|| self.checked_add(FAR_OFF))
+            .unwrap_or(self)
     }
 }
 
