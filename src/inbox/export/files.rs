@@ -88,7 +88,7 @@ fn io_error(path: &Path, doing: &str) -> impl FnOnce(io::Error) -> Error {
 }
 
 /// Reads the progress file, or `None` when there is none.
-pub(super) fn load(output: &Path) -> Result<Option<Progress>, Error> {
+fn load(output: &Path) -> Result<Option<Progress>, Error> {
     let path = progress_path(output);
     let text = match fs::read(&path) {
         Ok(text) => text,
@@ -147,23 +147,83 @@ fn sync_directory(path: &Path) -> io::Result<()> {
     }
 }
 
+/// The output as a run finds it.
+#[derive(Debug)]
+pub(super) struct Opened {
+    pub(super) progress: Progress,
+    /// The conversations the output holds.
+    pub(super) written: Written,
+    /// Whether it goes on from an earlier run.
+    pub(super) resumed: bool,
+}
+
+/// Opens the output for a run that holds its lock: goes on from the
+/// progress file, or starts over when told to or when there is none.
+pub(super) fn open(output: &Path, fresh: bool, whole: bool) -> Result<Opened, Error> {
+    let earlier = if fresh { None } else { load(output)? };
+    match earlier {
+        Some(progress) if progress.whole != whole => Err(Error::export(
+            output,
+            format!(
+                "the output was begun with {}; resume it as that, or start over with `fresh`",
+                if progress.whole {
+                    "whole conversations"
+                } else {
+                    "summaries"
+                }
+            ),
+            None,
+        )),
+        Some(progress) => Ok(Opened {
+            written: resume(output, progress.length)?,
+            progress,
+            resumed: true,
+        }),
+        None => {
+            start_over(output)?;
+            Ok(Opened {
+                progress: Progress::new(whole),
+                written: Written::new(),
+                resumed: false,
+            })
+        }
+    }
+}
+
+/// Starting over, step by step, in the one order in which a kill between
+/// any two steps leaves what a rerun completes: the progress file goes
+/// first, durably, so that an output whose lines it counted is started over
+/// again, never resumed from a count it no longer holds.
+const START_OVER: [FileStep; 2] = [forget_progress, empty_output];
+
+/// One step of file work on the output.
+type FileStep = fn(&Path) -> Result<(), Error>;
+
 /// Starts the output empty, and removes any progress of an earlier run.
-pub(super) fn start_over(output: &Path) -> Result<(), Error> {
-    File::create(output)
-        .and_then(|file| file.sync_all())
-        .map_err(io_error(output, "cannot create the output"))?;
-    match fs::remove_file(progress_path(output)) {
+fn start_over(output: &Path) -> Result<(), Error> {
+    START_OVER.iter().try_for_each(|step| step(output))
+}
+
+fn forget_progress(output: &Path) -> Result<(), Error> {
+    let path = progress_path(output);
+    match fs::remove_file(&path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => {
             Err(io_error(output, "cannot remove the old progress file")(e))
         }
-        _ => Ok(()),
+        _ => sync_directory(&path).map_err(io_error(output, "cannot remove the old progress file")),
     }
+}
+
+fn empty_output(output: &Path) -> Result<(), Error> {
+    File::create(output)
+        .and_then(|file| file.sync_all())
+        .map_err(io_error(output, "cannot create the output"))
 }
 
 /// Cuts the output back to the `length` bytes the progress file counts
 /// (dropping a batch written but not counted, or half a line), and returns
 /// the conversations it holds.
-pub(super) fn resume(output: &Path, length: u64) -> Result<Written, Error> {
+fn resume(output: &Path, length: u64) -> Result<Written, Error> {
     let failed = || io_error(output, "cannot resume the output");
     let file = OpenOptions::new()
         .read(true)
@@ -260,6 +320,47 @@ mod tests {
             Written::from([("a".to_string(), Some(1_658_139_330))])
         );
         assert_eq!(fs::read(&output).unwrap(), [&line[..], b"\n"].concat());
+        fs::remove_dir_all(output.parent().unwrap()).unwrap();
+    }
+
+    /// An output of `lines` complete lines, all counted by its progress
+    /// file: what an export leaves when it ends.
+    fn finished(output: &Path, lines: u64) {
+        start_over(output).unwrap();
+        let mut progress = Progress::new(false);
+        for n in 0..lines {
+            let line = format!("{{\"conversation_uuid\":\"c-{n}\"}}\n");
+            progress.length = append(output, line.as_bytes()).unwrap();
+            progress.lines += 1;
+        }
+        progress.stage = Stage::Done;
+        save(output, &progress).unwrap();
+    }
+
+    #[test]
+    fn a_kill_at_any_step_of_starting_over_leaves_what_a_rerun_completes() {
+        let output = scratch("fresh-kill");
+        for killed_after in 0..=START_OVER.len() {
+            finished(&output, 3);
+            for step in &START_OVER[..killed_after] {
+                step(&output).unwrap();
+            }
+            // The rerun after the kill, fresh or not.
+            let resumed = open(&output, false, false)
+                .unwrap_or_else(|e| panic!("killed after step {killed_after}: {e}"));
+            let lines = fs::read(&output)
+                .unwrap()
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            assert_eq!(
+                resumed.written.len(),
+                lines,
+                "killed after step {killed_after}"
+            );
+            assert_eq!(resumed.progress.lines as usize, lines);
+            assert!(open(&output, true, false).is_ok());
+        }
         fs::remove_dir_all(output.parent().unwrap()).unwrap();
     }
 

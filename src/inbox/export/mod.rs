@@ -2,6 +2,7 @@
 //! and following it afterwards.
 
 mod files;
+mod lock;
 mod run;
 
 use std::{
@@ -11,7 +12,10 @@ use std::{
 
 use futures::stream::BoxStream;
 
-use crate::{Client, Error, api::validate::MAX_PAGE_SIZE, inbox::watch::Bookmark};
+use crate::{
+    Client, Error,
+    inbox::{listing::ConversationPager, watch::Bookmark},
+};
 
 /// Writes every conversation to a JSON Lines file, one a line, and a small
 /// progress file beside it (`<path>.progress`); made by [`Client::export`].
@@ -28,7 +32,24 @@ use crate::{Client, Error, api::validate::MAX_PAGE_SIZE, inbox::watch::Bookmark}
 /// from the next page. Killed between any two writes, the rerun completes
 /// the file with every conversation exactly once, and sends at most one
 /// request more than the killed run had left. [`fresh`](Self::fresh)
-/// starts over.
+/// starts over: it removes the progress file first, so that a kill before
+/// the output is emptied leaves an output a rerun starts over too.
+///
+/// # One run at a time
+///
+/// A run holds an advisory lock on its output (`flock`) from its start to
+/// its end, released by the system if its process dies. A second run on
+/// the same path, in this process or another, fails at once with an
+/// [`Error::Export`] naming the path, having written nothing and sent
+/// nothing.
+///
+/// # A server that pages for ever
+///
+/// Like a listing, an export ends with [`Error::Pagination`] rather than
+/// page on when the server's `next_offset` goes back, or when four pages in
+/// a row bring only conversations this run has already read (a proxy that
+/// ignores `_offset`). Pages of conversations written by an earlier run
+/// are no such sign: the inbox may have grown and shifted them down.
 ///
 /// # On a changing inbox
 ///
@@ -59,11 +80,11 @@ use crate::{Client, Error, api::validate::MAX_PAGE_SIZE, inbox::watch::Bookmark}
 #[derive(Clone, Debug)]
 #[must_use = "an export does nothing until `run` or `follow` is awaited"]
 pub struct Export {
-    client: Client,
+    /// The client, and the page size.
+    pager: ConversationPager,
     path: PathBuf,
     fresh: bool,
     whole: bool,
-    page_size: u32,
 }
 
 /// How far an export has got, after each batch; see [`Export::run_with`].
@@ -89,6 +110,7 @@ pub struct ExportProgress {
     total: Option<u64>,
     requests: u64,
     whole: bool,
+    page_size: u32,
 }
 
 impl ExportProgress {
@@ -139,7 +161,7 @@ impl ExportProgress {
     /// ```
     pub fn requests_left(&self) -> Option<u64> {
         let left = self.total?.saturating_sub(self.lines);
-        let pages = left.div_ceil(u64::from(MAX_PAGE_SIZE)) + 1;
+        let pages = left.div_ceil(u64::from(self.page_size.max(1))) + 1;
         Some(if self.whole { left + pages } else { pages })
     }
 }
@@ -245,11 +267,10 @@ impl Client {
     /// ```
     pub fn export(&self, path: impl AsRef<Path>) -> Export {
         Export {
-            client: self.clone(),
+            pager: self.conversations(),
             path: path.as_ref().to_path_buf(),
             fresh: false,
             whole: false,
-            page_size: MAX_PAGE_SIZE,
         }
     }
 }
@@ -302,7 +323,7 @@ impl Export {
     /// # Ok::<(), ultracart_conversation::Error>(())
     /// ```
     pub fn page_size(mut self, page_size: u32) -> Self {
-        self.page_size = page_size;
+        self.pager = self.pager.page_size(page_size);
         self
     }
 

@@ -1,23 +1,24 @@
 //! An export's steps: the listing's pages, the read at the top, then
 //! following; each batch durable before the progress that counts it.
 
-use std::{
-    collections::{BTreeSet, HashSet},
-    path::PathBuf,
-    time::Duration,
-};
+use std::{collections::BTreeSet, path::PathBuf, time::Duration};
 
 use futures::{StreamExt, stream::BoxStream};
 
 use super::{
     Export, ExportProgress, ExportReport,
     files::{self, Progress, Stage, Written},
+    lock::OutputLock,
 };
 use crate::{
     Change, Client, Error, StatusCode,
-    api::validate,
     inbox::{
-        scan::one_page::OnePage,
+        scan::{
+            marks::{Keys, marks},
+            one_page::OnePage,
+            stale::StaleGuard,
+            top_read::{self, Take},
+        },
         watch::{self, Bookmark},
     },
     types::ConversationSummary,
@@ -44,53 +45,35 @@ struct Run {
     resumed: bool,
     requests: u64,
     lines_written: u64,
+    /// Pages in a row that brought nothing this run had not met.
+    stale: StaleGuard,
+    keys: Keys,
+    _lock: OutputLock,
 }
 
 impl Run {
     async fn open(export: Export) -> Result<Self, Error> {
-        validate::page_limit(export.page_size)?;
+        let page_size = export.pager.checked_page_size()?;
         let path = export.path.clone();
-        let earlier = if export.fresh {
-            None
-        } else {
-            let path = path.clone();
-            blocking(move || files::load(&path)).await?
-        };
-        let (progress, written, resumed) = match earlier {
-            Some(progress) if progress.whole != export.whole => {
-                return Err(Error::export(
-                    &path,
-                    format!(
-                        "the output was begun with {}; resume it as that, or start over with `fresh`",
-                        if progress.whole {
-                            "whole conversations"
-                        } else {
-                            "summaries"
-                        }
-                    ),
-                    None,
-                ));
-            }
-            Some(progress) => {
-                let (path, length) = (path.clone(), progress.length);
-                let written = blocking(move || files::resume(&path, length)).await?;
-                (progress, written, true)
-            }
-            None => {
-                let path = path.clone();
-                blocking(move || files::start_over(&path)).await?;
-                (Progress::new(export.whole), Written::new(), false)
-            }
-        };
+        let (fresh, whole) = (export.fresh, export.whole);
+        let (lock, opened) = blocking(move || {
+            // Taken before anything is read or written, and held to the end.
+            let lock = OutputLock::take(&path)?;
+            Ok((lock, files::open(&path, fresh, whole)?))
+        })
+        .await?;
         Ok(Self {
-            client: export.client,
-            path,
-            page_size: export.page_size,
-            progress,
-            written,
-            resumed,
+            client: export.pager.client().clone(),
+            path: export.path,
+            page_size,
+            progress: opened.progress,
+            written: opened.written,
+            resumed: opened.resumed,
             requests: 0,
             lines_written: 0,
+            stale: StaleGuard::default(),
+            keys: Keys::default(),
+            _lock: lock,
         })
     }
 
@@ -100,6 +83,7 @@ impl Run {
             total: self.progress.total,
             requests: self.requests,
             whole: self.progress.whole,
+            page_size: self.page_size,
         }
     }
 
@@ -133,6 +117,10 @@ impl Run {
             // The newest first: what moves up later is at least as new.
             self.progress.start_second = page.items.iter().find_map(second_of);
         }
+        // A page of conversations already written is no sign of a broken
+        // server when the inbox grew since the last run and shifted them
+        // down; a page of nothing this run has not met already is.
+        self.stale.page_of(&marks(&self.keys, &page.items))?;
         let next = match page.next_offset()? {
             Some(offset) => Stage::Pages { offset },
             None => Stage::Top,
@@ -151,41 +139,31 @@ impl Run {
         on_progress: &mut (impl FnMut(&ExportProgress) + Send),
     ) -> Result<(), Error> {
         let floor = self.progress.start_second.unwrap_or(i64::MIN);
-        let mut offset = 0;
         let mut newest: Option<(i64, BTreeSet<String>)> = None;
-        let mut moved = Vec::new();
-        let mut met = HashSet::new();
-        'pages: loop {
-            let page = OnePage::fetch(&self.client, self.page_size, offset).await;
-            self.requests += 1;
-            let page = page?;
-            let next = page.next_offset();
-            for summary in page.items {
-                let Some(uuid) = summary.conversation_uuid.clone() else {
-                    continue;
-                };
-                let second = second_of(&summary);
-                if let Some(second) = second {
-                    let (top, at_top) = newest.get_or_insert_with(|| (second, BTreeSet::new()));
-                    if second == *top {
-                        at_top.insert(uuid.clone());
-                    }
-                    if second < floor {
-                        break 'pages;
-                    }
+        let written = &self.written;
+        let read = top_read::read(&self.client, self.page_size, |summary, _, again| {
+            let Some(uuid) = summary.conversation_uuid.as_deref() else {
+                return Take::Skip;
+            };
+            let second = second_of(summary);
+            if let Some(second) = second {
+                let (top, at_top) = newest.get_or_insert_with(|| (second, BTreeSet::new()));
+                if second == *top {
+                    at_top.insert(uuid.to_string());
                 }
-                match self.written.get(&uuid) {
-                    Some(&Some(written)) if second.is_some_and(|s| s <= written) => break 'pages,
-                    Some(_) => {}
-                    None if met.insert(uuid.clone()) => moved.push(summary),
-                    None => {}
+                if second < floor {
+                    return Take::Stop;
                 }
             }
-            match next? {
-                Some(next) => offset = next,
-                None => break,
+            match written.get(uuid) {
+                Some(&Some(written)) if second.is_some_and(|s| s <= written) => Take::Stop,
+                Some(_) => Take::Skip,
+                None if again => Take::Skip,
+                None => Take::Keep,
             }
-        }
+        })
+        .await?;
+        self.requests += u64::from(read.pages);
         self.progress.bookmark = Some(match newest {
             // What this read did not reach of the newest second is below
             // the conversation it stopped at, unchanged and written.
@@ -196,7 +174,7 @@ impl Run {
             }
             None => Bookmark::after_nothing(),
         });
-        self.write(moved, Stage::Done, on_progress).await
+        self.write(read.items, Stage::Done, on_progress).await
     }
 
     /// Writes the conversations not in the output yet, then moves to

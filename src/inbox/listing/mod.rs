@@ -3,8 +3,10 @@
 //! moved while the listing ran.
 
 mod depth;
+mod fetcher;
 mod page;
 mod seen;
+mod step;
 mod walk;
 
 use depth::Prefetch;
@@ -219,9 +221,15 @@ impl ConversationPager {
         self
     }
 
-    /// The client and page size, for a watch made from this pager.
-    pub(crate) fn into_parts(self) -> (Client, u32) {
-        (self.client, self.page_size)
+    /// The page size, checked: every reader made from a pager (a listing,
+    /// a watch, an export) checks it here, before it sends or writes
+    /// anything.
+    pub(crate) fn checked_page_size(&self) -> Result<u32, Error> {
+        validate::page_limit(self.page_size).map(|_| self.page_size)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 
     /// A stream of pages, each with its conversations and the server's
@@ -247,11 +255,14 @@ impl ConversationPager {
     /// # Ok(()) }
     /// ```
     pub fn pages(self) -> BoxStream<'static, Result<ConversationPage, Error>> {
-        let walk =
-            match validate::page_limit(self.page_size).and(validate::offset(self.start_offset)) {
-                Ok(_) => Walk::new(self),
-                Err(error) => Walk::failed(self, error),
-            };
+        // Only a listing starts further down.
+        let checked = self
+            .checked_page_size()
+            .and_then(|_| validate::offset(self.start_offset));
+        let walk = match checked {
+            Ok(_) => Walk::new(self),
+            Err(error) => Walk::failed(self, error),
+        };
         futures::stream::unfold(walk, |mut walk| async move {
             let page = walk.next_page().await?;
             Some((page, walk))

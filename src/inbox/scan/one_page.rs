@@ -11,9 +11,10 @@ use crate::{
 
 /// A page's conversations and paging metadata.
 pub(crate) struct OnePage {
+    offset: u32,
+    limit: u32,
     pub(crate) items: Vec<ConversationSummary>,
     pub(crate) result_set: Option<ResultSet>,
-    next: Next,
 }
 
 impl OnePage {
@@ -21,19 +22,11 @@ impl OnePage {
     pub(crate) async fn fetch(client: &Client, limit: u32, offset: u32) -> Result<Self, Error> {
         let answer = client.conversations_answer(limit, offset).await?;
         let page: ConversationsResponse = decode::model(&answer)?;
-        let items = page.conversations.unwrap_or_default();
-        let result_set = page.metadata.and_then(|m| m.result_set);
-        let facts = PageFacts {
+        Ok(Self {
             offset,
             limit,
-            items: items.len(),
-            result_set: result_set.as_ref(),
-        };
-        let next = plan::next_after(facts, None);
-        Ok(Self {
-            items,
-            result_set,
-            next,
+            items: page.conversations.unwrap_or_default(),
+            result_set: page.metadata.and_then(|m| m.result_set),
         })
     }
 
@@ -50,10 +43,16 @@ impl OnePage {
     /// going on, so a broken `next_offset` on the page it stops at is no
     /// error.
     pub(crate) fn next_offset(&self) -> Result<Option<u32>, Error> {
-        match &self.next {
-            Next::Fetch { offset } => Ok(Some(*offset)),
+        let facts = PageFacts {
+            offset: self.offset,
+            limit: self.limit,
+            items: self.items.len(),
+            result_set: self.result_set.as_ref(),
+        };
+        match plan::next_after(facts, None) {
+            Next::Fetch { offset } => Ok(Some(offset)),
             Next::Done => Ok(None),
-            Next::Broken(message) => Err(Error::pagination(message.clone())),
+            Next::Broken(message) => Err(Error::pagination(message)),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::{
     Bookmark, Change,
     poll::{self, Found, Reach},
 };
-use crate::{Client, Error};
+use crate::{Client, Error, http::pacing::Moment};
 
 /// The longest a run of transient failures pushes the next poll back.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -68,19 +68,16 @@ pub(super) struct Follow {
 }
 
 impl Follow {
-    pub(super) fn new(
-        client: Client,
-        page_size: u32,
-        every: Duration,
-        start: Result<Start, Error>,
-    ) -> Self {
+    /// A watch of `page_size` pages that starts at `start`, or only
+    /// reports why it cannot.
+    pub(super) fn new(client: Client, every: Duration, start: Result<(u32, Start), Error>) -> Self {
         let now = Phase::Waiting {
             until: Instant::now(),
         };
-        let (bookmark, from_newest, phase) = match start {
-            Ok(Start::Newest) => (Bookmark::start(), true, now),
-            Ok(Start::After(bookmark)) => (bookmark, false, now),
-            Err(error) => (Bookmark::start(), false, Phase::Failed(error)),
+        let (page_size, bookmark, from_newest, phase) = match start {
+            Ok((page_size, Start::Newest)) => (page_size, Bookmark::start(), true, now),
+            Ok((page_size, Start::After(bookmark))) => (page_size, bookmark, false, now),
+            Err(error) => (0, Bookmark::start(), false, Phase::Failed(error)),
         };
         Self {
             client,
@@ -160,7 +157,7 @@ impl Follow {
                         self.bookmark = Bookmark::after_nothing();
                     }
                     return Phase::Waiting {
-                        until: started + self.every,
+                        until: started.later(self.every),
                     };
                 }
                 // A poll of several pages took a while, and what moved to
@@ -172,7 +169,7 @@ impl Follow {
                     next_poll: if catch_up {
                         Instant::now()
                     } else {
-                        started + self.every
+                        started.later(self.every)
                     },
                 }
             }
@@ -186,7 +183,7 @@ impl Follow {
                     "watch poll failed; polling again later"
                 );
                 Phase::Waiting {
-                    until: Instant::now() + wait,
+                    until: Instant::now().later(wait),
                 }
             }
             Err(error) => Phase::Failed(error),

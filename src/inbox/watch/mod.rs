@@ -20,10 +20,13 @@ use follow::{Follow, Start};
 use futures::{Stream, StreamExt, stream::BoxStream};
 pub(crate) use poll::second_of;
 
-use crate::{Client, Error, api::validate, inbox::listing::ConversationPager};
+use crate::{Error, inbox::listing::ConversationPager};
 
 /// No period is shorter than this, so that a zero cannot spin.
 const SHORTEST_PERIOD: Duration = Duration::from_millis(10);
+/// A watch that polls less than daily is no watch; a longer period would
+/// only overflow the clock it is added to.
+const LONGEST_PERIOD: Duration = Duration::from_secs(24 * 3_600);
 
 /// Follows an inbox: a [`Stream`] of every conversation that is new or has
 /// a new message (a later `last_message_dts`) since the watch began, each
@@ -63,8 +66,12 @@ const SHORTEST_PERIOD: Duration = Duration::from_millis(10);
 /// client's own retries are spent: a 429, a 5xx, a timeout, a broken
 /// connection) is not yielded: it pushes the next poll back, twice as far
 /// after each failure in a row (at most five minutes, never less than a
-/// `Retry-After`), and the watch goes on; it is logged with `tracing` at
-/// warn level. Any other error is yielded once, and the stream ends.
+/// `Retry-After`, which is believed up to a day), and the watch goes on;
+/// it is logged with `tracing` at warn level. Any other error is yielded
+/// once, and the stream ends: among them [`Error::Pagination`], for a
+/// server whose paging would never end a poll (a `next_offset` that goes
+/// back, or four pages in a row of nothing but conversations the poll
+/// already met, as from a proxy that ignores `_offset`).
 ///
 /// # Resuming
 ///
@@ -97,8 +104,7 @@ const SHORTEST_PERIOD: Duration = Duration::from_millis(10);
 /// ```
 #[must_use = "a watch does nothing until it is polled"]
 pub struct Watch {
-    client: Client,
-    page_size: u32,
+    pager: ConversationPager,
     every: Duration,
     from: Option<Bookmark>,
     include_existing: bool,
@@ -126,10 +132,8 @@ impl ConversationPager {
     /// # Ok(()) }
     /// ```
     pub fn watch(self) -> Watch {
-        let (client, page_size) = self.into_parts();
         Watch {
-            client,
-            page_size,
+            pager: self,
             every: Watch::DEFAULT_PERIOD,
             from: None,
             include_existing: false,
@@ -152,8 +156,8 @@ impl Watch {
     pub const DEFAULT_PERIOD: Duration = Duration::from_millis(7_200);
 
     /// How often to poll (default [`Watch::DEFAULT_PERIOD`], 7.2 s); at least
-    /// 10 ms. Each quiet poll costs one request: at 1 s, 3,600 an hour,
-    /// more than UltraCart's default budget of 1,000.
+    /// 10 ms and at most a day. Each quiet poll costs one request: at 1 s,
+    /// 3,600 an hour, more than UltraCart's default budget of 1,000.
     ///
     #[doc = mock_fence!()]
     /// # #[tokio::main(flavor = "current_thread")]
@@ -167,7 +171,7 @@ impl Watch {
     /// # Ok(()) }
     /// ```
     pub fn every(mut self, period: Duration) -> Self {
-        self.every = period.max(SHORTEST_PERIOD);
+        self.every = period.clamp(SHORTEST_PERIOD, LONGEST_PERIOD);
         self
     }
 
@@ -225,12 +229,15 @@ impl Watch {
     }
 
     fn start(&self) -> BoxStream<'static, Result<Change, Error>> {
-        let start = validate::page_limit(self.page_size).and_then(|_| match &self.from {
-            Some(bookmark) => bookmark.check().map(|()| Start::After(bookmark.clone())),
-            None if self.include_existing => Ok(Start::After(Bookmark::start())),
-            None => Ok(Start::Newest),
+        let start = self.pager.checked_page_size().and_then(|page_size| {
+            let start = match &self.from {
+                Some(bookmark) => bookmark.check().map(|()| Start::After(bookmark.clone()))?,
+                None if self.include_existing => Start::After(Bookmark::start()),
+                None => Start::Newest,
+            };
+            Ok((page_size, start))
         });
-        let follow = Follow::new(self.client.clone(), self.page_size, self.every, start);
+        let follow = Follow::new(self.pager.client().clone(), self.every, start);
         futures::stream::unfold(follow, |mut follow| async move {
             let next = follow.next().await?;
             Some((next, follow))
@@ -260,7 +267,7 @@ impl fmt::Debug for Watch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Watch")
             .field("every", &self.every)
-            .field("page_size", &self.page_size)
+            .field("pager", &self.pager)
             .field("from", &self.from)
             .field("include_existing", &self.include_existing)
             .field("started", &self.stream.is_some())

@@ -11,7 +11,11 @@
 use std::{cmp::Reverse, collections::HashMap};
 
 use super::bookmark::{Bookmark, Standing};
-use crate::{Client, Error, Timestamp, inbox::scan::one_page::OnePage, types::ConversationSummary};
+use crate::{
+    Client, Error, Timestamp,
+    inbox::scan::top_read::{self, Take},
+    types::ConversationSummary,
+};
 
 /// How far down a poll reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,15 +51,13 @@ pub(super) struct Outcome {
     pub(super) pages: u32,
 }
 
-/// A poll in progress, fed page by page.
+/// A poll's stop rule, fed conversation by conversation.
 #[derive(Debug)]
 pub(super) struct Poll<'a> {
     bookmark: &'a Bookmark,
     reach: Reach,
     /// The oldest second still read; below it the poll stops.
     floor: Option<i64>,
-    found: HashMap<String, Found>,
-    place: usize,
 }
 
 impl<'a> Poll<'a> {
@@ -67,54 +69,58 @@ impl<'a> Poll<'a> {
                 Reach::Bookmark | Reach::PastBookmark => bookmark.second(),
                 Reach::Everything | Reach::NewestSecond => None,
             },
-            found: HashMap::new(),
-            place: 0,
         }
     }
 
-    /// Takes in one page; false once the poll has read far enough.
-    pub(super) fn take(&mut self, items: Vec<ConversationSummary>) -> bool {
-        for summary in items {
-            self.place += 1;
-            // A conversation without a uuid cannot be told from another,
-            // nor resumed after: it is not reported.
-            let Some(uuid) = summary.conversation_uuid.clone() else {
-                continue;
+    /// What the poll makes of the next conversation down the listing.
+    pub(super) fn judge(&mut self, summary: &ConversationSummary) -> Take {
+        // A conversation without a uuid cannot be told from another, nor
+        // resumed after: it is not reported.
+        let Some(uuid) = summary.conversation_uuid.as_deref() else {
+            return Take::Skip;
+        };
+        let Some(dated) = summary.last_message_dts.as_ref().and_then(second_of) else {
+            // No message yet (or a time that cannot be read): it has no
+            // place in time, so it neither ends the poll nor is a change;
+            // it counts as existing when every one is asked for.
+            return if self.reach == Reach::Everything {
+                Take::Keep
+            } else {
+                Take::Skip
             };
-            let second = summary.last_message_dts.as_ref().and_then(second_of);
-            let Some(dated) = second else {
-                // No message yet (or a time that cannot be read): it has
-                // no place in time, so it neither ends the poll nor is a
-                // change; it counts as existing when every one is asked for.
-                if self.reach == Reach::Everything {
-                    self.keep(None, uuid, summary);
-                }
-                continue;
-            };
-            let floor = *self.floor.get_or_insert(match self.reach {
-                Reach::NewestSecond => dated,
-                Reach::Everything | Reach::Bookmark | Reach::PastBookmark => i64::MIN,
-            });
-            if dated < floor {
-                return false;
-            }
-            match self.bookmark.standing(dated, &uuid) {
-                Standing::Older => return false,
-                Standing::Reported if self.reach == Reach::PastBookmark => return false,
-                Standing::Reported => {}
-                Standing::New => self.keep(second, uuid, summary),
-            }
+        };
+        let floor = *self.floor.get_or_insert(match self.reach {
+            Reach::NewestSecond => dated,
+            Reach::Everything | Reach::Bookmark | Reach::PastBookmark => i64::MIN,
+        });
+        if dated < floor {
+            return Take::Stop;
         }
-        true
+        match self.bookmark.standing(dated, uuid) {
+            Standing::Older => Take::Stop,
+            Standing::Reported if self.reach == Reach::PastBookmark => Take::Stop,
+            Standing::Reported => Take::Skip,
+            Standing::New => Take::Keep,
+        }
     }
+}
 
-    /// Keeps the newest state of a conversation met more than once.
-    fn keep(&mut self, second: Option<i64>, uuid: String, summary: ConversationSummary) {
-        let place = self.place;
-        match self.found.get(&uuid) {
+/// What a poll found in `kept` (in listing order), oldest first, each
+/// conversation once in its newest state: each one reported moves the
+/// bookmark forward, so a bookmark taken after any of them resumes
+/// correctly.
+pub(super) fn found(kept: Vec<ConversationSummary>, pages: u32) -> Outcome {
+    let mut newest: HashMap<String, Found> = HashMap::new();
+    for (place, summary) in kept.into_iter().enumerate() {
+        let Some(uuid) = summary.conversation_uuid.clone() else {
+            continue;
+        };
+        let second = summary.last_message_dts.as_ref().and_then(second_of);
+        match newest.get(&uuid) {
+            // A shift brought it round again: it is taken once.
             Some(kept) if kept.second >= second => {}
             _ => {
-                self.found.insert(
+                newest.insert(
                     uuid.clone(),
                     Found {
                         second,
@@ -126,15 +132,10 @@ impl<'a> Poll<'a> {
             }
         }
     }
-
-    /// What was found, oldest first: each one reported moves the bookmark
-    /// forward, so a bookmark taken after any of them resumes correctly.
-    pub(super) fn finish(self, pages: u32) -> Outcome {
-        let mut found: Vec<_> = self.found.into_values().collect();
-        // Within a second, lower in the listing is older.
-        found.sort_by_key(|f| (f.second, Reverse(f.place)));
-        Outcome { found, pages }
-    }
+    let mut found: Vec<_> = newest.into_values().collect();
+    // Within a second, lower in the listing is older.
+    found.sort_by_key(|f| (f.second, Reverse(f.place)));
+    Outcome { found, pages }
 }
 
 /// The second of a time, whatever form the server wrote it in.
@@ -145,7 +146,7 @@ pub(crate) fn second_of(dts: &Timestamp) -> Option<i64> {
 }
 
 /// Runs one poll through the client's pipeline (its gate, pacing and
-/// retries), a page at a time.
+/// retries): a read from the top down to the poll's stop rule.
 pub(super) async fn run(
     client: &Client,
     page_size: u32,
@@ -153,27 +154,27 @@ pub(super) async fn run(
     reach: Reach,
 ) -> Result<Outcome, Error> {
     let mut poll = Poll::new(bookmark, reach);
-    let mut offset = 0;
-    let mut pages = 0;
-    loop {
-        let page = OnePage::fetch(client, page_size, offset).await;
-        pages += 1;
-        let page = page?;
-        let next = page.next_offset();
-        if !poll.take(page.items) {
-            break;
+    let read = top_read::read(client, page_size, |summary, _, again| {
+        if again {
+            Take::Skip
+        } else {
+            poll.judge(summary)
         }
-        match next? {
-            Some(next) => offset = next,
-            None => break,
-        }
-    }
-    Ok(poll.finish(pages))
+    })
+    .await?;
+    Ok(found(read.items, read.pages))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        inbox::scan::{
+            marks::{Keys, marks},
+            top_read::TopRead,
+        },
+        types::ResultSet,
+    };
 
     const T: i64 = 1_749_847_327;
 
@@ -186,6 +187,39 @@ mod tests {
         }
     }
 
+    /// Reads `pages` from the top with `reach`'s rule, as `run` does, each
+    /// page saying there is more: whether the read goes on after the last
+    /// one, and what it found.
+    fn read(
+        bookmark: &Bookmark,
+        reach: Reach,
+        pages: Vec<Vec<ConversationSummary>>,
+    ) -> (bool, Outcome) {
+        let keys = Keys::default();
+        let mut poll = Poll::new(bookmark, reach);
+        let mut read = TopRead::new();
+        let mut kept = Vec::new();
+        for mut items in pages {
+            let offset = read.next_offset().expect("the read goes on");
+            let more = ResultSet {
+                more: Some(true),
+                next_offset: Some(offset as i32 + items.len() as i32),
+                ..Default::default()
+            };
+            let marks = marks(&keys, &items);
+            read.take(200, &mut items, &marks, Some(&more), |summary, _, again| {
+                if again {
+                    Take::Skip
+                } else {
+                    poll.judge(summary)
+                }
+            })
+            .unwrap();
+            kept.append(&mut items);
+        }
+        (read.next_offset().is_some(), found(kept, read.pages()))
+    }
+
     fn uuids(outcome: &Outcome) -> Vec<&str> {
         outcome.found.iter().map(|f| f.uuid.as_str()).collect()
     }
@@ -194,26 +228,22 @@ mod tests {
     fn a_poll_stops_at_the_first_conversation_older_than_the_bookmark() {
         let mut bookmark = Bookmark::start();
         bookmark.advance(Some(T), "b");
-        let mut poll = Poll::new(&bookmark, Reach::Bookmark);
-        let more = poll.take(vec![
-            at("c", T + 2),
-            at("a", T + 1),
-            at("b", T),
-            at("d", T - 1),
-        ]);
+        let page = vec![at("c", T + 2), at("a", T + 1), at("b", T), at("d", T - 1)];
+        let (more, outcome) = read(&bookmark, Reach::Bookmark, vec![page]);
         assert!(!more);
-        assert_eq!(uuids(&poll.finish(1)), ["a", "c"], "oldest first");
+        assert_eq!(uuids(&outcome), ["a", "c"], "oldest first");
     }
 
     #[test]
     fn changes_in_the_bookmarks_second_are_neither_dropped_nor_repeated() {
         let mut bookmark = Bookmark::start();
         bookmark.advance(Some(T), "a");
-        let mut poll = Poll::new(&bookmark, Reach::Bookmark);
         // "b" changed in the same second after the bookmark; the server
         // may order ties either way.
-        assert!(!poll.take(vec![at("a", T), at("b", T), at("z", T - 3)]));
-        assert_eq!(uuids(&poll.finish(1)), ["b"]);
+        let page = vec![at("a", T), at("b", T), at("z", T - 3)];
+        let (more, outcome) = read(&bookmark, Reach::Bookmark, vec![page]);
+        assert!(!more);
+        assert_eq!(uuids(&outcome), ["b"]);
     }
 
     #[test]
@@ -221,24 +251,23 @@ mod tests {
         let mut bookmark = Bookmark::start();
         bookmark.advance(Some(T), "a");
         bookmark.advance(Some(T), "b");
-        let mut poll = Poll::new(&bookmark, Reach::PastBookmark);
-        assert!(!poll.take(vec![at("c", T + 9), at("b", T), at("a", T)]));
-        assert_eq!(uuids(&poll.finish(1)), ["c"]);
-        let mut open = Poll::new(&bookmark, Reach::Bookmark);
-        assert!(
-            open.take(vec![at("c", T + 9), at("b", T), at("a", T)]),
-            "reads on"
-        );
+        let page = || vec![at("c", T + 9), at("b", T), at("a", T)];
+        let (more, outcome) = read(&bookmark, Reach::PastBookmark, vec![page()]);
+        assert!(!more);
+        assert_eq!(uuids(&outcome), ["c"]);
+        let (more, _) = read(&bookmark, Reach::Bookmark, vec![page()]);
+        assert!(more, "reads on");
     }
 
     #[test]
     fn a_conversation_met_twice_is_taken_once_in_its_newest_state() {
         let bookmark = Bookmark::after_nothing();
-        let mut poll = Poll::new(&bookmark, Reach::Bookmark);
-        assert!(poll.take(vec![at("a", T + 1), at("b", T)]));
         // The page below shifted: "b" comes round again, "a" moved up.
-        assert!(poll.take(vec![at("b", T), at("a", T + 4)]));
-        let outcome = poll.finish(2);
+        let pages = vec![
+            vec![at("a", T + 1), at("b", T)],
+            vec![at("b", T), at("a", T + 4)],
+        ];
+        let (_, outcome) = read(&bookmark, Reach::Bookmark, pages);
         assert_eq!(uuids(&outcome), ["b", "a"]);
         assert_eq!(outcome.found[1].second, Some(T + 4));
     }
@@ -246,25 +275,27 @@ mod tests {
     #[test]
     fn the_first_read_takes_the_newest_second_whole_and_stops_below_it() {
         let bookmark = Bookmark::start();
-        let mut poll = Poll::new(&bookmark, Reach::NewestSecond);
-        assert!(
-            poll.take(vec![at("a", T), at("b", T)]),
-            "the second may go on"
-        );
-        assert!(!poll.take(vec![at("c", T), at("d", T - 1)]));
-        assert_eq!(uuids(&poll.finish(2)), ["c", "b", "a"]);
+        let pages = vec![
+            vec![at("a", T), at("b", T)],
+            vec![at("c", T), at("d", T - 1)],
+        ];
+        let (more, outcome) = read(&bookmark, Reach::NewestSecond, pages);
+        assert!(!more);
+        assert_eq!(uuids(&outcome), ["c", "b", "a"]);
+        assert_eq!(outcome.pages, 2);
     }
 
     #[test]
     fn everything_includes_undated_conversations_first_and_skips_uuid_less_ones() {
         let bookmark = Bookmark::start();
-        let mut poll = Poll::new(&bookmark, Reach::Everything);
         let mut undated = at("u", T);
         undated.last_message_dts = None;
         let mut anonymous = at("x", T);
         anonymous.conversation_uuid = None;
-        assert!(poll.take(vec![undated, anonymous, at("a", T), at("b", T - 100)]));
-        assert_eq!(uuids(&poll.finish(1)), ["u", "b", "a"]);
+        let page = vec![undated, anonymous, at("a", T), at("b", T - 100)];
+        let (more, outcome) = read(&bookmark, Reach::Everything, vec![page]);
+        assert!(more);
+        assert_eq!(uuids(&outcome), ["u", "b", "a"]);
     }
 
     #[test]
