@@ -90,7 +90,15 @@ async fn read_only_tour(client: &Client) -> Result<(), Error> {
         );
     }
     if let Some(rs) = page.metadata.and_then(|m| m.result_set) {
-        println!("  … {:?} in all, more: {:?}", rs.total_records, rs.more);
+        let total = rs
+            .total_records
+            .map_or_else(|| "an unknown number".to_string(), |n| n.to_string());
+        let more = if rs.more == Some(true) {
+            "more pages to read"
+        } else {
+            "no more pages"
+        };
+        println!("  … {total} in all, {more}");
     }
 
     section("the whole listing, streamed with prefetch");
@@ -143,8 +151,9 @@ async fn read_only_tour(client: &Client) -> Result<(), Error> {
     match client.get_conversation("no-such-conversation").await {
         Ok(_) => println!("  (unexpectedly found)"),
         Err(e) => println!(
-            "  status {:?}: {}",
-            e.status(),
+            "  status {}: {}",
+            e.status()
+                .map_or_else(|| "none".to_string(), |s| s.to_string()),
             e.user_message().unwrap_or(&e.to_string())
         ),
     }
@@ -173,10 +182,13 @@ async fn writing_tour(client: &Client) -> Result<(), Error> {
     section("getAgentWebsocketAuthorization, as cached credentials");
     let credentials = client.agent_credentials().await?;
     println!("  websocket {}", credentials.websocket_url());
+    // The JWT's Debug and Display are redacted: printing it shows no secret.
     println!(
-        "  JWT {:?}, expires {:?}",
+        "  JWT {}, expires {}",
         credentials.jwt(),
-        credentials.expires_at()
+        credentials
+            .expires_at()
+            .map_or_else(|| "when UltraCart says".to_string(), |at| at.to_string())
     );
     println!(
         "  still valid in 5 minutes: {}",
