@@ -1,25 +1,16 @@
-//! The state of one watch, as one enum: reporting what the last poll found,
-//! waiting for the next poll, or ended.
+//! The state of one watch's stream, as one enum: reporting what the last
+//! poll found, waiting for the next poll, or ended.
 
-use std::{
-    collections::VecDeque,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::collections::VecDeque;
 
 use tokio::time::Instant;
 
 use super::{
-    Bookmark, Change,
-    poll::{self, Found, Reach},
+    Change,
+    poll::Found,
+    poller::{Polled, Poller},
 };
-use crate::{Client, Error, http::pacing::Moment};
-
-/// The longest a run of transient failures pushes the next poll back.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// How long after a second (by this machine's clock) no change can still
-/// arrive in it: a generous allowance for the skew between this clock and
-/// UltraCart's, and for a change that becomes visible late.
-const SECOND_CLOSES_AFTER: i64 = 60;
+use crate::Error;
 
 /// Where a watch is.
 #[derive(Debug)]
@@ -39,55 +30,20 @@ enum Phase {
     Ended,
 }
 
-/// Where a watch begins.
-#[derive(Debug)]
-pub(super) enum Start {
-    /// At what exists when it first reads: only later changes count.
-    Newest,
-    /// After this bookmark (at the start: with every conversation).
-    After(Bookmark),
-}
-
-/// One watch: what it has reported (as a bookmark), and its phase.
+/// One watch: its poller, and its phase.
 #[derive(Debug)]
 pub(super) struct Follow {
-    client: Client,
-    page_size: u32,
-    every: Duration,
-    bookmark: Bookmark,
-    /// Whether the first read only sets the starting point (a watch that
-    /// reports what changes after it began).
-    from_newest: bool,
-    /// Whether the last poll read the bookmark's second whole once it was
-    /// long past: then every conversation in it is known, and a poll can
-    /// stop at the first of them (cheap when many share one second).
-    second_closed: bool,
-    /// Transient failures in a row.
-    failures: u32,
+    poller: Poller,
     phase: Phase,
 }
 
 impl Follow {
-    /// A watch of `page_size` pages that starts at `start`, or only
-    /// reports why it cannot.
-    pub(super) fn new(client: Client, every: Duration, start: Result<(u32, Start), Error>) -> Self {
-        let now = Phase::Waiting {
-            until: Instant::now(),
-        };
-        let (page_size, bookmark, from_newest, phase) = match start {
-            Ok((page_size, Start::Newest)) => (page_size, Bookmark::start(), true, now),
-            Ok((page_size, Start::After(bookmark))) => (page_size, bookmark, false, now),
-            Err(error) => (0, Bookmark::start(), false, Phase::Failed(error)),
-        };
+    pub(super) fn new(poller: Poller) -> Self {
         Self {
-            client,
-            page_size,
-            every,
-            bookmark,
-            from_newest,
-            second_closed: false,
-            failures: 0,
-            phase,
+            poller,
+            phase: Phase::Waiting {
+                until: Instant::now(),
+            },
         }
     }
 
@@ -102,120 +58,28 @@ impl Follow {
                 } => match found.pop_front() {
                     Some(change) => {
                         self.phase = Phase::Reporting { found, next_poll };
-                        self.bookmark.advance(change.second, &change.uuid);
+                        self.poller.advance(&change);
                         return Some(Ok(Change {
                             summary: change.summary,
-                            bookmark: self.bookmark.clone(),
+                            bookmark: self.poller.bookmark().clone(),
                         }));
                     }
                     None => self.phase = Phase::Waiting { until: next_poll },
                 },
                 Phase::Waiting { until } => {
                     tokio::time::sleep_until(until).await;
-                    self.phase = self.poll().await;
+                    self.phase = match self.poller.poll().await {
+                        Polled::Found { found, next_poll } => Phase::Reporting {
+                            found: found.into(),
+                            next_poll,
+                        },
+                        Polled::Later(until) => Phase::Waiting { until },
+                        Polled::Failed(error) => Phase::Failed(error),
+                    };
                 }
                 Phase::Failed(error) => return Some(Err(error)),
                 Phase::Ended => return None,
             }
         }
-    }
-
-    /// Polls once, and says what comes next.
-    async fn poll(&mut self) -> Phase {
-        let started = Instant::now();
-        let started_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        let reach = if self.from_newest {
-            Reach::NewestSecond
-        } else if self.bookmark.second().is_none() {
-            Reach::Everything
-        } else if self.second_closed {
-            Reach::PastBookmark
-        } else {
-            Reach::Bookmark
-        };
-        match poll::run(&self.client, self.page_size, &self.bookmark, reach).await {
-            Ok(outcome) => {
-                self.failures = 0;
-                let newest = outcome
-                    .found
-                    .last()
-                    .and_then(|f| f.second)
-                    .max(self.bookmark.second());
-                self.second_closed = newest.is_some_and(|second| {
-                    second.saturating_add(SECOND_CLOSES_AFTER) < started_unix
-                });
-                if self.from_newest {
-                    // What is there when the watch begins is its starting
-                    // point, not a change.
-                    self.from_newest = false;
-                    for found in &outcome.found {
-                        self.bookmark.advance(found.second, &found.uuid);
-                    }
-                    if self.bookmark.second().is_none() {
-                        self.bookmark = Bookmark::after_nothing();
-                    }
-                    return Phase::Waiting {
-                        until: started.later(self.every),
-                    };
-                }
-                // A poll of several pages took a while, and what moved to
-                // the top meanwhile is read at once rather than a period
-                // later.
-                let catch_up = outcome.pages > 1 && !outcome.found.is_empty();
-                Phase::Reporting {
-                    found: outcome.found.into(),
-                    next_poll: if catch_up {
-                        Instant::now()
-                    } else {
-                        started.later(self.every)
-                    },
-                }
-            }
-            Err(error) if error.is_retryable() => {
-                self.failures += 1;
-                let wait = backoff(self.every, self.failures, error.retry_after());
-                tracing::warn!(
-                    error = %error.report(),
-                    failures = self.failures,
-                    wait_ms = wait.as_millis() as u64,
-                    "watch poll failed; polling again later"
-                );
-                Phase::Waiting {
-                    until: Instant::now().later(wait),
-                }
-            }
-            Err(error) => Phase::Failed(error),
-        }
-    }
-}
-
-/// How long to wait after `failures` transient failures in a row: the
-/// period, doubled with each, at most five minutes (or the period, if
-/// longer), and never less than the server asked for.
-fn backoff(every: Duration, failures: u32, retry_after: Option<Duration>) -> Duration {
-    let doubled = every.saturating_mul(1 << failures.min(16));
-    doubled
-        .min(MAX_BACKOFF.max(every))
-        .max(retry_after.unwrap_or_default())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failures_push_the_next_poll_back_twice_as_far_each_time_up_to_a_cap() {
-        let every = Duration::from_secs(1);
-        assert_eq!(backoff(every, 1, None), Duration::from_secs(2));
-        assert_eq!(backoff(every, 3, None), Duration::from_secs(8));
-        assert_eq!(backoff(every, 40, None), MAX_BACKOFF);
-        let hour = Duration::from_secs(3_600);
-        assert_eq!(backoff(hour, 5, None), hour, "never sooner than the period");
-        assert_eq!(
-            backoff(every, 1, Some(Duration::from_secs(30))),
-            Duration::from_secs(30)
-        );
     }
 }

@@ -6,6 +6,7 @@ mod bookmark;
 mod change;
 mod follow;
 mod poll;
+mod poller;
 
 use std::{
     fmt,
@@ -16,9 +17,10 @@ use std::{
 
 pub use bookmark::Bookmark;
 pub use change::Change;
-use follow::{Follow, Start};
+use follow::Follow;
 use futures::{Stream, StreamExt, stream::BoxStream};
 pub(crate) use poll::second_of;
+use poller::{Poller, Start};
 
 use crate::{Error, inbox::listing::ConversationPager};
 
@@ -237,7 +239,13 @@ impl Watch {
             };
             Ok((page_size, start))
         });
-        let follow = Follow::new(self.pager.client().clone(), self.every, start);
+        let follow = match start {
+            Ok((page_size, start)) => {
+                let client = self.pager.client().clone();
+                Follow::new(Poller::new(client, page_size, self.every, start))
+            }
+            Err(error) => return futures::stream::once(async { Err(error) }).boxed(),
+        };
         futures::stream::unfold(follow, |mut follow| async move {
             let next = follow.next().await?;
             Some((next, follow))
