@@ -1,5 +1,6 @@
 //! The connection every capability of one client shares: opened on first
-//! use, reconnecting by itself, each call bounded in time.
+//! use, reconnecting by itself, each call bounded in time; and connections
+//! of their own for blocking reads.
 
 use std::{
     future::Future,
@@ -9,8 +10,8 @@ use std::{
 };
 
 use redis::{
-    Client, FromRedisValue, RedisError, ScriptInvocation,
-    aio::{ConnectionManager, ConnectionManagerConfig},
+    AsyncConnectionConfig, Client, Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation,
+    aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
 };
 
 use crate::Error;
@@ -86,6 +87,29 @@ impl Connection {
         self.bounded(limit, script.invoke_async(&mut manager)).await
     }
 
+    /// Sends one command, as [`run`](Self::run) does a script.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
+    pub(crate) async fn command<T: FromRedisValue>(
+        &self,
+        command: &Cmd,
+        limit: Duration,
+    ) -> Result<T, RedisError> {
+        let mut manager = self.manager()?;
+        self.bounded(limit, command.query_async(&mut manager)).await
+    }
+
+    /// Sends a pipeline, as [`run`](Self::run) does a script.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
+    pub(crate) async fn pipeline<T: FromRedisValue>(
+        &self,
+        pipeline: &Pipeline,
+        limit: Duration,
+    ) -> Result<T, RedisError> {
+        let mut manager = self.manager()?;
+        self.bounded(limit, pipeline.query_async(&mut manager))
+            .await
+    }
+
     /// Waits for `reply` within `limit` (at most the connection's timeout).
     /// The manager's timeouts cover connecting and a command one by one;
     /// this bounds both together, and the caller's budget.
@@ -103,6 +127,30 @@ impl Connection {
             *self.manager.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
         reply
+    }
+
+    /// A connection of its own, for a caller that blocks on it (`XREADGROUP
+    /// … BLOCK`, `BLPOP`): on the shared connection a blocked command stalls
+    /// every command behind it, and the shared timeout would cut it short.
+    /// Each answer may take up to `response_timeout`; connecting takes the
+    /// connection's timeout at most. It does not reconnect: a caller whose
+    /// connection broke opens another.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
+    pub(crate) async fn dedicated(
+        &self,
+        response_timeout: Duration,
+    ) -> Result<MultiplexedConnection, RedisError> {
+        self.prepare_tls();
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(response_timeout));
+        tokio::time::timeout(
+            self.timeout,
+            self.client
+                .get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
     }
 
     /// The error a caller gets for `cause`: it names Redis and where it
