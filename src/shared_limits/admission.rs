@@ -13,6 +13,7 @@ use super::{
     OnUnavailable,
     pace_cache::CachedPace,
     pass::RedisPass,
+    stale::Stale,
     store::{Admit, Store},
 };
 use crate::{
@@ -35,11 +36,6 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// reconnection after a restart (the first command after one may still
 /// see the old connection's error), short enough not to stall the call.
 const PROBE_PATIENCE: Duration = Duration::from_millis(250);
-/// Answers in a row that the pace changed meanwhile: after this many the
-/// caller waits a poll before asking again, and after many more it stops,
-/// since a pace that never holds still is a broken store, not a busy one.
-const STALE_BEFORE_WAITING: u32 = 8;
-const STALE_BEFORE_GIVING_UP: u32 = 256;
 
 /// Admission for every client of every process in one namespace.
 #[derive(Clone)]
@@ -202,7 +198,7 @@ impl Shared {
         let mut holder = self.store.lease().holder();
         let mut retry = RedisRetry::new(self.redis_wait());
         let mut poll = FIRST_POLL;
-        let mut stale = 0;
+        let mut stale = Stale::new();
         loop {
             let asked = Instant::now();
             if !self.pace().clock.is_read() {
@@ -254,8 +250,7 @@ impl Shared {
                 Ok((now, Admit::Stale(stored))) => {
                     holder.set_may_hold(false);
                     self.pace().adopt(now, stored);
-                    stale += 1;
-                    if stale >= STALE_BEFORE_GIVING_UP {
+                    if !stale.again().await {
                         return Err(Refusal::Unavailable(Error::SharedLimits {
                             message: format!(
                                 "Redis at {} kept changing the shared pace record under every request",
@@ -264,9 +259,6 @@ impl Shared {
                             retryable: true,
                             source: None,
                         }));
-                    }
-                    if stale % STALE_BEFORE_WAITING == 0 {
-                        tokio::time::sleep(poll).await;
                     }
                 }
                 Ok((now, Admit::Busy(left))) => {

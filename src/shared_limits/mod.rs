@@ -22,6 +22,7 @@ mod admission;
 mod config;
 mod pace_cache;
 mod pass;
+mod stale;
 mod store;
 
 use admission::RedisAdmission;

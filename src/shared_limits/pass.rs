@@ -8,16 +8,12 @@ use futures::{FutureExt, future::BoxFuture};
 use redis::RedisError;
 use tokio::{sync::OwnedSemaphorePermit, time::Instant};
 
-use super::admission::Shared;
+use super::{admission::Shared, stale::Stale};
 use crate::{
     StatusCode,
     http::{admission::Admitted, pacing::Ticket},
     redis::{Holder, RedisTime, Renewal, Renewing},
 };
-
-/// How many times an answer is recorded again when another process changed
-/// the pace meanwhile, before its lease is just freed.
-const RECORD_TRIES: usize = 8;
 
 pub(super) struct RedisPass {
     shared: Arc<Shared>,
@@ -79,7 +75,10 @@ fn renewal_log(shared: Arc<Shared>) -> impl FnMut(&Result<Renewal, RedisError>) 
 }
 
 /// Records what the answer taught, then frees the lease (one script, so
-/// that the next request already sees a 429's pause).
+/// that the next request already sees a 429's pause). When another process
+/// changed the pace meanwhile, it learns again from the new pace and tries
+/// again, under the rule admission follows; if it gives up, it says what
+/// was lost, and the lease is freed as the holder goes.
 async fn record(
     shared: &Shared,
     holder: &mut Holder,
@@ -87,7 +86,8 @@ async fn record(
     status: StatusCode,
     retry_after: Option<Duration>,
 ) {
-    for _ in 0..RECORD_TRIES {
+    let mut stale = Stale::new();
+    loop {
         let (version, learned, json) = {
             let pace = shared.pace();
             let (learned, json, ()) = pace.changed(true, |learned, now| {
@@ -109,7 +109,17 @@ async fn record(
                 holder.set_may_hold(false);
                 return;
             }
-            Ok((now, Err(stored))) => shared.pace().adopt(now, stored),
+            Ok((now, Err(stored))) => {
+                shared.pace().adopt(now, stored);
+                if !stale.again().await {
+                    tracing::warn!(
+                        tries = stale.answers(),
+                        "{} was not recorded in the shared pace: the record changed under every try (another writer keeps changing it, or it is broken); no process learns from it",
+                        lesson(status, retry_after)
+                    );
+                    return;
+                }
+            }
             Err(error) => {
                 tracing::debug!(
                     %error,
@@ -118,6 +128,15 @@ async fn record(
                 return;
             }
         }
+    }
+}
+
+/// What an answer teaches, in words for a log.
+fn lesson(status: StatusCode, retry_after: Option<Duration>) -> String {
+    match retry_after {
+        _ if status != StatusCode::TOO_MANY_REQUESTS => format!("an accepted request ({status})"),
+        Some(pause) => format!("a 429 and the pause of {pause:?} its Retry-After asked for"),
+        None => "a 429 (with no Retry-After)".to_string(),
     }
 }
 
