@@ -1,6 +1,7 @@
-//! The pace shared through Redis keeps what a 429 taught, even when another
-//! process changes the pace under every try to record an answer. A proxy in
-//! front of a real `redis-server` runs the other process's write first.
+//! The pace shared through Redis keeps what a 429 taught, even when an
+//! admission's reply is lost on the way back, or another process changes
+//! the pace under every try to record an answer. A proxy in front of a real
+//! `redis-server` loses the reply, or runs the other process's write first.
 
 mod common;
 
@@ -68,6 +69,10 @@ fn is_script(command: &[String], keys: usize, args: usize) -> bool {
         && command.len() == 3 + keys + args
 }
 
+fn is_admit(command: &[String]) -> bool {
+    is_script(command, 2, 6)
+}
+
 fn is_finish(command: &[String]) -> bool {
     is_script(command, 2, 4)
 }
@@ -96,6 +101,40 @@ async fn assert_paused(server: &ScriptedServer, redis: &RedisServer, namespace: 
         .expect_err("the 429's pause was lost: the next request went out");
     assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
     assert_eq!(server.requests(), sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_admission_keeps_the_pause_another_process_wrote_meanwhile() {
+    let redis = RedisServer::start();
+    let server = throttles_first().await;
+    let namespace = "lost-reply";
+    let proxy = RedisProxy::start(redis.port(), |command| {
+        if is_admit(command) {
+            Step::LoseReply
+        } else {
+            Step::Forward
+        }
+    })
+    .await;
+
+    // Redis admits this client, but the reply never reaches it.
+    let unlucky = client(&server, &proxy.url(), namespace);
+    let admitted = tokio::spawn(async move { unlucky.get_conversations(10, 0).await });
+    proxy.reply_lost().await;
+    // Meanwhile another process is answered 429, and pauses everyone.
+    let other = client(&server, &redis.url(), namespace);
+    let throttled = other.get_conversations(10, 0).await.unwrap_err();
+    assert_eq!(
+        throttled.status().map(|s| s.as_u16()),
+        Some(429),
+        "{throttled:?}"
+    );
+    // The connection breaks; the client asks again with the same token.
+    proxy.release();
+    admitted.await.unwrap().unwrap();
+    assert_eq!(server.requests(), 2);
+
+    assert_paused(&server, &redis, namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -247,6 +247,14 @@ impl Shared {
                     self.pace().accept(now, version, learned, json);
                     return Ok((holder, ticket));
                 }
+                Ok((now, Admit::GrantedBefore(stored))) => {
+                    // Its proposal may or may not be what is stored: only
+                    // what Redis holds may stand under Redis's version, or
+                    // the next write would overwrite what another process
+                    // wrote meanwhile (a 429's pause).
+                    self.pace().adopt(now, stored);
+                    return Ok((holder, ticket));
+                }
                 Ok((now, Admit::Stale(stored))) => {
                     holder.set_may_hold(false);
                     self.pace().adopt(now, stored);

@@ -39,6 +39,9 @@ pub(super) struct StoredPace {
 pub(super) enum Admit {
     /// Admitted; the pace is now at this version.
     Granted { version: i64 },
+    /// Admitted by an earlier try whose answer was lost; the pace as it is
+    /// stored now, whoever wrote it.
+    GrantedBefore(StoredPace),
     /// The pace changed since the caller read it.
     Stale(StoredPace),
     /// Every place in flight is taken; the first lease ends in this long.
@@ -124,6 +127,10 @@ impl Store {
             "ok" => Admit::Granted {
                 version: reply.number,
             },
+            "again" => Admit::GrantedBefore(StoredPace {
+                version: reply.number,
+                json: reply.text,
+            }),
             "stale" => Admit::Stale(StoredPace {
                 version: reply.number,
                 json: reply.text,

@@ -10,9 +10,11 @@ local version = pace_version(pace)
 lease_prune(lease, now)
 if lease_holds(lease, token) then
   -- Granted already, and the answer was lost: the caller asks again with
-  -- the same token. It holds the lease; nothing else changes.
+  -- the same token. It holds the lease; nothing else changes. It gets the
+  -- pace as stored: another process may have written it since, and the
+  -- caller cannot tell whether its own proposal was written.
   lease_hold(lease, token, now, ttl)
-  return {'ok', now, version, ''}
+  return {'again', now, version, pace_json(pace)}
 end
 if version ~= tonumber(ARGV[4]) then
   return {'stale', now, version, pace_json(pace)}
