@@ -91,6 +91,12 @@ fn bump(namespace: &str) -> Step {
     ])
 }
 
+/// Calls through `client`, which UltraCart answers 429.
+async fn assert_throttled(client: &Client) {
+    let error = client.get_conversations(10, 0).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429), "{error:?}");
+}
+
 /// Asserts that a new client, anywhere, is held back by the 429's pause:
 /// refused at once, with nothing sent.
 async fn assert_paused(server: &ScriptedServer, redis: &RedisServer, namespace: &str) {
@@ -122,13 +128,7 @@ async fn a_retried_admission_keeps_the_pause_another_process_wrote_meanwhile() {
     let admitted = tokio::spawn(async move { unlucky.get_conversations(10, 0).await });
     proxy.reply_lost().await;
     // Meanwhile another process is answered 429, and pauses everyone.
-    let other = client(&server, &redis.url(), namespace);
-    let throttled = other.get_conversations(10, 0).await.unwrap_err();
-    assert_eq!(
-        throttled.status().map(|s| s.as_u16()),
-        Some(429),
-        "{throttled:?}"
-    );
+    assert_throttled(&client(&server, &redis.url(), namespace)).await;
     // The connection breaks; the client asks again with the same token.
     proxy.release();
     admitted.await.unwrap().unwrap();
@@ -154,15 +154,7 @@ async fn a_429_recorded_while_the_pace_keeps_changing_is_tried_again_past_eight_
     })
     .await;
 
-    let throttled = client(&server, &proxy.url(), namespace)
-        .get_conversations(10, 0)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        throttled.status().map(|s| s.as_u16()),
-        Some(429),
-        "{throttled:?}"
-    );
+    assert_throttled(&client(&server, &proxy.url(), namespace)).await;
     assert_paused(&server, &redis, namespace).await;
     // Twelve stale tries (the first of them loads the script), then one
     // that lands.
@@ -190,15 +182,7 @@ async fn a_429_that_cannot_be_recorded_is_warned_about_by_name() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let throttled = client(&server, &proxy.url(), namespace)
-        .get_conversations(10, 0)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        throttled.status().map(|s| s.as_u16()),
-        Some(429),
-        "{throttled:?}"
-    );
+    assert_throttled(&client(&server, &proxy.url(), namespace)).await;
 
     let text = captured.text();
     let warning = text

@@ -196,7 +196,7 @@ impl RedisProxy {
 
 async fn relay(client: tokio::net::TcpStream, state: std::sync::Arc<ProxyState>) {
     use std::sync::atomic::Ordering;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     let Ok(upstream) = tokio::net::TcpStream::connect(("127.0.0.1", state.redis_port)).await else {
         return;
@@ -208,46 +208,29 @@ async fn relay(client: tokio::net::TcpStream, state: std::sync::Arc<ProxyState>)
     let (flags, mut pending) = tokio::sync::mpsc::unbounded_channel::<bool>();
     let commands = async {
         let mut buffer = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            match from_client.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        while let Some(command) = next_frame(&mut from_client, &mut buffer).await {
+            let step = (state.rule)(&resp_strings(&command));
+            if let Step::Before(side) = &step {
+                side_command(state.redis_port, side).await;
             }
-            while let Some(len) = resp_len(&buffer) {
-                let command = resp_strings(&buffer[..len]);
-                let step = (state.rule)(&command);
-                if let Step::Before(side) = &step {
-                    side_command(state.redis_port, side).await;
-                }
-                let _ = flags.send(matches!(step, Step::LoseReply));
-                if to_redis.write_all(&buffer[..len]).await.is_err() {
-                    return;
-                }
-                buffer.drain(..len);
+            let _ = flags.send(matches!(step, Step::LoseReply));
+            if to_redis.write_all(&command).await.is_err() {
+                return;
             }
         }
     };
     let replies = async {
         let mut buffer = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            match from_redis.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        while let Some(reply) = next_frame(&mut from_redis, &mut buffer).await {
+            let lose = pending.recv().await.unwrap_or(false);
+            if lose && reply[0] != b'-' && !state.lost_one.swap(true, Ordering::SeqCst) {
+                state.lost.notify_one();
+                state.released.notified().await;
+                // Dropping both halves closes the client's connection.
+                return;
             }
-            while let Some(len) = resp_len(&buffer) {
-                let lose = pending.recv().await.unwrap_or(false);
-                if lose && buffer[0] != b'-' && !state.lost_one.swap(true, Ordering::SeqCst) {
-                    state.lost.notify_one();
-                    state.released.notified().await;
-                    // Dropping both halves closes the client's connection.
-                    return;
-                }
-                if to_client.write_all(&buffer[..len]).await.is_err() {
-                    return;
-                }
-                buffer.drain(..len);
+            if to_client.write_all(&reply).await.is_err() {
+                return;
             }
         }
     };
@@ -259,7 +242,7 @@ async fn relay(client: tokio::net::TcpStream, state: std::sync::Arc<ProxyState>)
 
 /// Runs one command on a connection of its own and waits for its reply.
 async fn side_command(redis_port: u16, command: &[String]) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", redis_port))
         .await
@@ -269,14 +252,30 @@ async fn side_command(redis_port: u16, command: &[String]) {
         encoded.push_str(&format!("${}\r\n{part}\r\n", part.len()));
     }
     stream.write_all(encoded.as_bytes()).await.unwrap();
-    let mut reply = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while resp_len(&reply).is_none() {
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "Redis closed the side connection");
-        reply.extend_from_slice(&chunk[..n]);
-    }
+    let reply = next_frame(&mut stream, &mut Vec::new())
+        .await
+        .expect("Redis answers on the side connection");
     assert_ne!(reply[0], b'-', "{}", String::from_utf8_lossy(&reply));
+}
+
+/// The next whole RESP value from `reader`, read into `buffer` as needed;
+/// none once the connection ends.
+async fn next_frame(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+    buffer: &mut Vec<u8>,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(len) = resp_len(buffer) {
+            return Some(buffer.drain(..len).collect());
+        }
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 /// The length of the first RESP value in `buffer`, once it is all there.

@@ -14,15 +14,6 @@ end
 -- bumped each time the lease goes to a token that did not hold it, so that
 -- a script acting for a holder can refuse one that lost it since.
 
--- Forgets the holds that ended.
-local function lease_prune(lease, now)
-  redis.call('ZREMRANGEBYSCORE', lease, '-inf', now)
-end
-
-local function lease_holds(lease, token)
-  return redis.call('ZSCORE', lease, token) ~= false
-end
-
 -- Holds `token`'s place for `ttl_ms` from now. The set lives as long as
 -- its longest hold, whatever each holder's ttl.
 local function lease_hold(lease, token, now, ttl_ms)
@@ -30,6 +21,17 @@ local function lease_hold(lease, token, now, ttl_ms)
   if redis.call('PTTL', lease) < ttl_ms then
     redis.call('PEXPIRE', lease, ttl_ms)
   end
+end
+
+-- Forgets the holds that ended, then extends `token`'s, if it still has
+-- one, for `ttl_ms` from now: true if it did.
+local function lease_extend(lease, token, now, ttl_ms)
+  redis.call('ZREMRANGEBYSCORE', lease, '-inf', now)
+  if not redis.call('ZSCORE', lease, token) then
+    return false
+  end
+  lease_hold(lease, token, now, ttl_ms)
+  return true
 end
 
 local function lease_has_room(lease, capacity)

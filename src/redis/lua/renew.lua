@@ -4,9 +4,7 @@
 -- ARGV: token, ttl (ms), capacity.
 local now = redis_now()
 local lease, token, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
-lease_prune(lease, now)
-if lease_holds(lease, token) then
-  lease_hold(lease, token, now, ttl)
+if lease_extend(lease, token, now, ttl) then
   return {'held', now, lease_epoch(KEYS[2]), ''}
 end
 if lease_has_room(lease, tonumber(ARGV[3])) then

@@ -3,11 +3,9 @@
 -- ARGV: token, ttl (ms), capacity.
 local now = redis_now()
 local lease, token, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
-lease_prune(lease, now)
-if lease_holds(lease, token) then
+if lease_extend(lease, token, now, ttl) then
   -- Taken already, and the answer was lost: the caller asks again with the
   -- same token, and learns the epoch it was given.
-  lease_hold(lease, token, now, ttl)
   return {'taken', now, lease_epoch(KEYS[2]), ''}
 end
 if not lease_has_room(lease, tonumber(ARGV[3])) then

@@ -8,7 +8,7 @@ mod renewal;
 
 use std::time::Duration;
 
-use super::Redis;
+use super::{Holder, Lease, Redis, Take};
 use crate::SharedLimits;
 
 #[allow(dead_code)]
@@ -28,4 +28,25 @@ pub(super) fn plumbing(url: &str, namespace: &str, timeout: Duration) -> Redis {
                 .plumbing("https://h.test", None)
         })
         .expect("test plumbing")
+}
+
+/// A lease of `capacity` places held `ttl` each, in `namespace` of a Redis
+/// of its own.
+pub(super) fn lease_on_own_redis(
+    namespace: &str,
+    ttl: Duration,
+    capacity: usize,
+) -> (RedisServer, Lease) {
+    let server = RedisServer::start();
+    let redis = plumbing(&server.url(), namespace, Duration::from_secs(1));
+    (server, Lease::new(&redis, "leader", ttl, capacity))
+}
+
+/// Takes a place for `holder`, which must get one, and says under which
+/// epoch.
+pub(super) async fn taken(holder: &mut Holder) -> Option<u64> {
+    match holder.take(Duration::from_secs(1)).await {
+        Ok(Take::Taken { epoch }) => epoch,
+        other => panic!("not taken: {other:?}"),
+    }
 }

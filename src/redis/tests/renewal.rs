@@ -5,10 +5,8 @@ use std::{
 
 use tokio::time::Instant;
 
-use super::{RedisServer, plumbing};
-use crate::redis::{Lease, Renewal, Take};
-
-const LIMIT: Duration = Duration::from_secs(1);
+use super::{RedisServer, lease_on_own_redis, plumbing, taken};
+use crate::redis::{Lease, Renewal};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renewals_report_each_outcome_and_acting_stops_before_the_lease_can_run_out() {
@@ -19,10 +17,7 @@ async fn renewals_report_each_outcome_and_acting_stops_before_the_lease_can_run_
     let lease = Lease::new(&redis, "leader", ttl, 1).fenced();
     let mut holder = lease.holder();
     let taken_at = Instant::now();
-    assert_eq!(
-        holder.take(LIMIT).await.unwrap(),
-        Take::Taken { epoch: Some(1) }
-    );
+    assert_eq!(taken(&mut holder).await, Some(1));
     let heard = Arc::new(Mutex::new(Vec::new()));
     let renewing = holder.renewing(taken_at, Some(1), margin, {
         let heard = Arc::clone(&heard);
@@ -70,21 +65,14 @@ async fn renewals_report_each_outcome_and_acting_stops_before_the_lease_can_run_
 
 #[tokio::test]
 async fn a_holder_that_lost_its_lease_to_another_may_not_act() {
-    let server = RedisServer::start();
-    let redis = plumbing(&server.url(), "lost", LIMIT);
-    let lease = Lease::new(&redis, "leader", Duration::from_millis(600), 1).fenced();
+    let (server, lease) = lease_on_own_redis("lost", Duration::from_millis(600), 1);
+    let lease = lease.fenced();
     let (mut first, mut second) = (lease.holder(), lease.holder());
-    // Taken, as far as Redis knows, long ago: it has run out by the time the
-    // first renewal asks, and the other holder has it.
-    assert_eq!(
-        first.take(LIMIT).await.unwrap(),
-        Take::Taken { epoch: Some(1) }
-    );
+    // The first holder's hold vanishes (Redis lost it) and the second takes
+    // the lease before the first one's renewal asks.
+    assert_eq!(taken(&mut first).await, Some(1));
     server.cli(&["DEL", lease.key()]);
-    assert_eq!(
-        second.take(LIMIT).await.unwrap(),
-        Take::Taken { epoch: Some(2) }
-    );
+    assert_eq!(taken(&mut second).await, Some(2));
     let renewing = first.renewing(Instant::now(), Some(1), Duration::ZERO, |_| {});
     let mut standing = renewing.standing();
     assert!(standing.borrow().may_act());

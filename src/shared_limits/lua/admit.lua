@@ -7,13 +7,11 @@
 local now = redis_now()
 local lease, pace, token, ttl = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
 local version = pace_version(pace)
-lease_prune(lease, now)
-if lease_holds(lease, token) then
+if lease_extend(lease, token, now, ttl) then
   -- Granted already, and the answer was lost: the caller asks again with
   -- the same token. It holds the lease; nothing else changes. It gets the
   -- pace as stored: another process may have written it since, and the
   -- caller cannot tell whether its own proposal was written.
-  lease_hold(lease, token, now, ttl)
   return {'again', now, version, pace_json(pace)}
 end
 if version ~= tonumber(ARGV[4]) then
