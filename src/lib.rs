@@ -81,6 +81,9 @@ mod api;
 #[cfg(feature = "redis")]
 mod shared_limits;
 
+#[cfg(feature = "redis")]
+mod redis;
+
 mod http;
 
 mod auth;

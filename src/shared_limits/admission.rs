@@ -11,11 +11,9 @@ use tokio::{sync::Semaphore, time::Instant};
 
 use super::{
     OnUnavailable,
-    clock::RedisTime,
-    lease::{Lease, RedisPass},
-    outage::Outage,
     pace_cache::CachedPace,
-    redis_retry::RedisRetry,
+    pass::RedisPass,
+    stale::Stale,
     store::{Admit, Store},
 };
 use crate::{
@@ -24,6 +22,7 @@ use crate::{
         admission::{Admission, LocalAdmission, Pass, Refusal},
         pacing::{Moment, PacingState, Ticket},
     },
+    redis::{Holder, Outage, RedisRetry, RedisTime},
 };
 
 /// A waiter for a busy gate asks again after this long at first, then
@@ -37,11 +36,6 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// reconnection after a restart (the first command after one may still
 /// see the old connection's error), short enough not to stall the call.
 const PROBE_PATIENCE: Duration = Duration::from_millis(250);
-/// Answers in a row that the pace changed meanwhile: after this many the
-/// caller waits a poll before asking again, and after many more it stops,
-/// since a pace that never holds still is a broken store, not a busy one.
-const STALE_BEFORE_WAITING: u32 = 8;
-const STALE_BEFORE_GIVING_UP: u32 = 256;
 
 /// Admission for every client of every process in one namespace.
 #[derive(Clone)]
@@ -53,8 +47,6 @@ pub(super) struct Shared {
     /// Redis or, Redis down, follow the process's own limits: one gate, so
     /// that the switch between the two never lets two requests overlap.
     gate: Arc<Semaphore>,
-    pub(super) max_in_flight: usize,
-    pub(super) lease_ttl: Duration,
     configured: bool,
     pace: Mutex<CachedPace>,
     on_unavailable: OnUnavailable,
@@ -64,20 +56,18 @@ pub(super) struct Shared {
 }
 
 impl RedisAdmission {
+    /// Admission through `store`, whose lease's capacity is the client's
+    /// in-flight gate.
     pub(super) fn new(
         store: Store,
         on_unavailable: OnUnavailable,
-        lease_ttl: Duration,
-        max_in_flight: usize,
         rate_limit: Option<&RateLimit>,
     ) -> Self {
-        let gate = Arc::new(Semaphore::new(max_in_flight));
+        let gate = Arc::new(Semaphore::new(store.lease().capacity()));
         Self(Arc::new(Shared {
             store,
             fallback: LocalAdmission::sharing_gate(Arc::clone(&gate), rate_limit),
             gate,
-            max_in_flight,
-            lease_ttl,
             configured: rate_limit.is_some(),
             pace: Mutex::new(CachedPace::new()),
             on_unavailable,
@@ -88,10 +78,11 @@ impl RedisAdmission {
 
 impl std::fmt::Debug for RedisAdmission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lease = self.0.store.lease();
         f.debug_struct("RedisAdmission")
-            .field("redis", &self.0.store.address())
-            .field("max_in_flight", &self.0.max_in_flight)
-            .field("lease_ttl", &self.0.lease_ttl)
+            .field("redis", &self.0.store.connection().address())
+            .field("max_in_flight", &lease.capacity())
+            .field("lease_ttl", &lease.ttl())
             .field("on_unavailable", &self.0.on_unavailable)
             .finish_non_exhaustive()
     }
@@ -143,9 +134,9 @@ impl Shared {
     /// How long a call waits for Redis to answer again.
     fn redis_wait(&self) -> Duration {
         if self.per_process() {
-            PROBE_PATIENCE.min(self.store.timeout())
+            PROBE_PATIENCE.min(self.store.connection().timeout())
         } else {
-            self.store.timeout()
+            self.store.connection().timeout()
         }
     }
 
@@ -164,14 +155,19 @@ impl Shared {
             None => self.admit_shared(patience).await,
         };
         match outcome {
-            Ok((lease, ticket)) => {
+            Ok((holder, ticket)) => {
                 if self.outage.recovered() {
                     tracing::info!(
-                        redis = self.store.address(),
+                        redis = self.store.connection().address(),
                         "Redis answers again: the limits are shared again"
                     );
                 }
-                Ok(Pass::new(RedisPass::new(lease, ticket, permit)))
+                Ok(Pass::new(RedisPass::new(
+                    Arc::clone(self),
+                    holder,
+                    ticket,
+                    permit,
+                )))
             }
             Err(Refusal::Unavailable(error)) => {
                 let began = self.outage.failed(&error);
@@ -196,13 +192,13 @@ impl Shared {
     async fn admit_shared(
         self: &Arc<Self>,
         patience: Option<Duration>,
-    ) -> Result<(Lease, Ticket<RedisTime>), Refusal> {
+    ) -> Result<(Holder, Ticket<RedisTime>), Refusal> {
         // Made before the first try: a caller that leaves while Redis is
         // deciding frees what Redis may have granted.
-        let mut lease = Lease::new(Arc::clone(self));
+        let mut holder = self.store.lease().holder();
         let mut retry = RedisRetry::new(self.redis_wait());
         let mut poll = FIRST_POLL;
-        let mut stale = 0;
+        let mut stale = Stale::new();
         loop {
             let asked = Instant::now();
             if !self.pace().clock.is_read() {
@@ -211,7 +207,7 @@ impl Shared {
                     Ok((now, stored)) => self.pace().adopt(now, stored),
                     Err(error) => {
                         retry
-                            .after(asked, error, |e| self.store.unavailable(e))
+                            .after(asked, error, |e| self.store.connection().unavailable(e))
                             .await
                             .map_err(Refusal::Unavailable)?;
                     }
@@ -241,56 +237,53 @@ impl Shared {
                     continue;
                 }
             };
-            lease.open = true;
+            holder.set_may_hold(true);
             let answer = self
                 .store
-                .admit(
-                    &lease.token,
-                    self.lease_ttl,
-                    self.max_in_flight,
-                    version,
-                    json.as_deref(),
-                    retry.left(),
-                )
+                .admit(holder.token(), version, json.as_deref(), retry.left())
                 .await;
             match answer {
                 Ok((now, Admit::Granted { version })) => {
                     self.pace().accept(now, version, learned, json);
-                    return Ok((lease, ticket));
+                    return Ok((holder, ticket));
+                }
+                Ok((now, Admit::GrantedBefore(stored))) => {
+                    // Its proposal may or may not be what is stored: only
+                    // what Redis holds may stand under Redis's version, or
+                    // the next write would overwrite what another process
+                    // wrote meanwhile (a 429's pause).
+                    self.pace().adopt(now, stored);
+                    return Ok((holder, ticket));
                 }
                 Ok((now, Admit::Stale(stored))) => {
-                    lease.open = false;
+                    holder.set_may_hold(false);
                     self.pace().adopt(now, stored);
-                    stale += 1;
-                    if stale >= STALE_BEFORE_GIVING_UP {
+                    if !stale.again().await {
                         return Err(Refusal::Unavailable(Error::SharedLimits {
                             message: format!(
                                 "Redis at {} kept changing the shared pace record under every request",
-                                self.store.address()
+                                self.store.connection().address()
                             ),
                             retryable: true,
                             source: None,
                         }));
                     }
-                    if stale % STALE_BEFORE_WAITING == 0 {
-                        tokio::time::sleep(poll).await;
-                    }
                 }
                 Ok((now, Admit::Busy(left))) => {
-                    lease.open = false;
+                    holder.set_may_hold(false);
                     self.pace().clock.set(now);
                     tokio::time::sleep(left.min(poll).max(FIRST_POLL)).await;
                     poll = (poll * 2).min(LONGEST_POLL);
                 }
                 Ok((now, Admit::Wait(wait))) => {
-                    lease.open = false;
+                    holder.set_may_hold(false);
                     self.pace().clock.set(now);
                     tokio::time::sleep(wait.max(FIRST_POLL)).await;
                 }
                 Err(error) => {
                     // The lease stays open: Redis may have granted it.
                     retry
-                        .after(asked, error, |e| self.store.unavailable(e))
+                        .after(asked, error, |e| self.store.connection().unavailable(e))
                         .await
                         .map_err(Refusal::Unavailable)?;
                 }
@@ -315,7 +308,7 @@ impl Shared {
                 }
                 Err(error) => {
                     if let Err(error) = retry
-                        .after(asked, error, |e| self.store.unavailable(e))
+                        .after(asked, error, |e| self.store.connection().unavailable(e))
                         .await
                     {
                         self.outage.failed(&error);

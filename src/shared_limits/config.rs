@@ -2,8 +2,12 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use super::{RedisAdmission, namespace, store::Store};
-use crate::{Error, RateLimit, http::admission::Admission};
+use super::{RedisAdmission, store::Store};
+use crate::{
+    Error, RateLimit,
+    http::admission::Admission,
+    redis::{Connection, Namespace, Redis},
+};
 
 /// How long a lease lives unless its holder renews it: a holder killed
 /// mid-request frees the gate at most this long after it was killed.
@@ -174,6 +178,37 @@ impl SharedLimits {
         self
     }
 
+    /// The Redis, and the namespace in it, of a client whose credential is
+    /// `credential` (`None` for a token provider) and whose base URL is
+    /// `base_url`: one connection for everything that client keeps there,
+    /// to be shared by all of it.
+    pub(crate) fn plumbing(
+        &self,
+        base_url: &str,
+        credential: Option<&[u8]>,
+    ) -> Result<Redis, Error> {
+        let namespace = match (&self.namespace, credential) {
+            (Some(chosen), _) => Namespace::checked(chosen)?,
+            (None, Some(credential)) => Namespace::derived(base_url, credential),
+            (None, None) => {
+                return Err(Error::config(
+                    "shared limits with an OAuth token need SharedLimits::namespace(..): tokens change and differ between replicas, so they cannot name the application",
+                ));
+            }
+        };
+        if self.timeout.is_zero() {
+            return Err(Error::config("the Redis timeout must be longer than zero"));
+        }
+        Ok(Redis {
+            connection: Arc::new(Connection::new(
+                self.client.clone(),
+                Arc::clone(&self.address),
+                self.timeout,
+            )),
+            namespace,
+        })
+    }
+
     /// The admission of a client whose credential is `credential` (`None`
     /// for a token provider) and whose base URL is `base_url`.
     pub(crate) fn admission(
@@ -183,25 +218,25 @@ impl SharedLimits {
         max_in_flight: usize,
         rate_limit: Option<&RateLimit>,
     ) -> Result<Arc<dyn Admission>, Error> {
-        let namespace = match (&self.namespace, credential) {
-            (Some(chosen), _) => namespace::checked(chosen)?,
-            (None, Some(credential)) => namespace::derived(base_url, credential),
-            (None, None) => {
-                return Err(Error::config(
-                    "shared limits with an OAuth token need SharedLimits::namespace(..): tokens change and differ between replicas, so they cannot name the application",
-                ));
-            }
-        };
+        let redis = self.plumbing(base_url, credential)?;
+        self.admission_on(&redis, max_in_flight, rate_limit)
+    }
+
+    /// The admission of a client whose state lives in `redis` (from
+    /// [`plumbing`](Self::plumbing)).
+    pub(crate) fn admission_on(
+        &self,
+        redis: &Redis,
+        max_in_flight: usize,
+        rate_limit: Option<&RateLimit>,
+    ) -> Result<Arc<dyn Admission>, Error> {
         if !(SHORTEST_LEASE_TTL..=LONGEST_LEASE_TTL).contains(&self.lease_ttl) {
             return Err(Error::config(
                 "a shared-limits lease lives from 300 ms to an hour",
             ));
         }
-        if self.timeout.is_zero() {
-            return Err(Error::config("the Redis timeout must be longer than zero"));
-        }
         // Rounded up: a spacing cut short would let requests come early.
-        let cells = rate_limit
+        let cells: Vec<(u64, u32)> = rate_limit
             .map(|limit| {
                 limit
                     .cells()
@@ -215,18 +250,10 @@ impl SharedLimits {
                     .collect()
             })
             .unwrap_or_default();
-        let store = Store::new(
-            self.client.clone(),
-            Arc::clone(&self.address),
-            &namespace,
-            self.timeout,
-            cells,
-        );
+        let store = Store::new(redis, self.lease_ttl, max_in_flight, &cells);
         Ok(Arc::new(RedisAdmission::new(
             store,
             self.on_unavailable,
-            self.lease_ttl,
-            max_in_flight,
             rate_limit,
         )))
     }

@@ -15,16 +15,14 @@
 //!
 //! Admission is one atomic script; a request's answer is recorded before
 //! its lease is freed, so the next request, in any process, already sees a
-//! 429's pause.
+//! 429's pause. The connection, the namespace's keys, the lease and Redis's
+//! clock are the Redis plumbing's (`crate::redis`).
 
 mod admission;
-mod clock;
 mod config;
-mod lease;
-mod namespace;
-mod outage;
 mod pace_cache;
-mod redis_retry;
+mod pass;
+mod stale;
 mod store;
 
 use admission::RedisAdmission;

@@ -1,11 +1,11 @@
 //! The learned pace as this process last saw it in Redis, and the changes
 //! it proposes to the stored record.
 
-use super::{
-    clock::{Estimate, RedisTime},
-    store::StoredPace,
+use super::store::StoredPace;
+use crate::{
+    http::pacing::Learned,
+    redis::{Estimate, RedisTime},
 };
-use crate::http::pacing::Learned;
 
 /// The learned pace as this process last saw it in Redis.
 pub(super) struct CachedPace {

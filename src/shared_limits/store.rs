@@ -1,33 +1,31 @@
-//! The Redis side: one connection that reconnects by itself, the keys of a
-//! namespace, and the scripts that read and change them atomically.
+//! The shared limits' state in Redis: the in-flight lease, a cell per told
+//! rate and the learned pace, read and changed by the scripts of
+//! `lua/` (each after the plumbing's prelude and `lua/pace.lua`).
 
-use std::{
-    error::Error as _,
-    io,
-    sync::{Arc, LazyLock, Mutex},
-    time::Duration,
+use std::{sync::LazyLock, time::Duration};
+
+use redis::{RedisError, Script};
+
+use crate::redis::{
+    Connection, Lease, Redis, RedisTime, ScriptReply, lua_script, millis, unexpected,
 };
 
-use redis::{
-    Client, ErrorKind, RedisError, RetryMethod, Script,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
-
-use super::clock::RedisTime;
-use crate::Error;
-
-static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/admit.lua")));
-static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/finish.lua")));
-static RENEW: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/renew.lua")));
-static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/release.lua")));
-static READ: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/read.lua")));
+static ADMIT: LazyLock<Script> = lua_script!(
+    "src/shared_limits/lua/pace.lua",
+    "src/shared_limits/lua/admit.lua"
+);
+static FINISH: LazyLock<Script> = lua_script!(
+    "src/shared_limits/lua/pace.lua",
+    "src/shared_limits/lua/finish.lua"
+);
+static READ: LazyLock<Script> = lua_script!(
+    "src/shared_limits/lua/pace.lua",
+    "src/shared_limits/lua/read.lua"
+);
 
 /// The learned pace is kept this long after its last change; the pace
 /// forgets what it learned after ten quiet minutes anyway.
 const PACE_TTL: Duration = Duration::from_secs(3_600);
-
-/// What every script answers: a word, Redis's time, a number, a text.
-type Reply = (String, i64, i64, String);
 
 /// The learned pace as stored: its version and its JSON.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -41,6 +39,9 @@ pub(super) struct StoredPace {
 pub(super) enum Admit {
     /// Admitted; the pace is now at this version.
     Granted { version: i64 },
+    /// Admitted by an earlier try whose answer was lost; the pace as it is
+    /// stored now, whoever wrote it.
+    GrantedBefore(StoredPace),
     /// The pace changed since the caller read it.
     Stale(StoredPace),
     /// Every place in flight is taken; the first lease ends in this long.
@@ -49,164 +50,96 @@ pub(super) enum Admit {
     Wait(Duration),
 }
 
-/// What a lease renewal came to.
-#[derive(Debug, PartialEq)]
-pub(super) enum Renewal {
-    Held,
-    /// Redis had lost it (a restart) and there was room to take it again.
-    Retaken,
-    /// Redis had lost it and someone else holds the gate now.
-    Lost,
+/// A told rate's GCRA cell.
+struct Cell {
+    key: String,
+    /// Spacing between two requests (µs).
+    spacing: u64,
+    burst: u32,
 }
 
-/// The keys of one namespace. All share one hash tag, so that a script's
-/// keys live on one node of a Redis Cluster.
-struct Keys {
-    lease: String,
-    pace: String,
-    cells: Vec<String>,
-}
-
-/// One namespace's shared state in one Redis.
+/// One namespace's shared limits in one Redis.
 pub(super) struct Store {
-    client: Client,
-    address: Arc<str>,
-    timeout: Duration,
-    /// Rebuilt after an error its manager would not recover from by
-    /// itself (it reconnects after I/O errors only).
-    connection: Mutex<Option<ConnectionManager>>,
-    keys: Keys,
-    /// Spacing (µs) and burst of each told rate's cell.
-    cells: Vec<(u64, u32)>,
+    lease: Lease,
+    pace: String,
+    cells: Vec<Cell>,
 }
 
 impl Store {
+    /// The limits of `redis`'s namespace: a gate of `max_in_flight` places
+    /// held `lease_ttl` each, and a cell per told rate (spacing in µs,
+    /// burst).
     pub(super) fn new(
-        client: Client,
-        address: Arc<str>,
-        namespace: &str,
-        timeout: Duration,
-        cells: Vec<(u64, u32)>,
+        redis: &Redis,
+        lease_ttl: Duration,
+        max_in_flight: usize,
+        cells: &[(u64, u32)],
     ) -> Self {
-        let prefix = format!("ultracart-conversation:{{{namespace}}}");
-        let keys = Keys {
-            lease: format!("{prefix}:lease"),
-            pace: format!("{prefix}:pace"),
+        Self {
+            lease: Lease::new(redis, "lease", lease_ttl, max_in_flight),
+            pace: redis.namespace.key("pace"),
             // Named by their parameters, so that processes told different
             // limits keep different cells instead of corrupting one.
             cells: cells
                 .iter()
-                .map(|(spacing, burst)| format!("{prefix}:rate:{spacing}:{burst}"))
+                .map(|&(spacing, burst)| Cell {
+                    key: redis.namespace.key(&format!("rate:{spacing}:{burst}")),
+                    spacing,
+                    burst,
+                })
                 .collect(),
-        };
-        Self {
-            client,
-            address,
-            timeout,
-            connection: Mutex::new(None),
-            keys,
-            cells,
         }
     }
 
-    /// Where Redis is, for messages (no credentials).
-    pub(super) fn address(&self) -> &str {
-        &self.address
+    /// The in-flight gate.
+    pub(super) fn lease(&self) -> &Lease {
+        &self.lease
     }
 
-    /// How long a call waits for Redis.
-    pub(super) fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    /// The connection, opened lazily on first use. The manager reconnects
-    /// by itself after a failure; its own retries are few and short, since
-    /// the callers decide how long to wait for Redis.
-    fn connection(&self) -> Result<ConnectionManager, RedisError> {
-        let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
-        }
-        if self.address.starts_with("rediss:") {
-            crate::net::install_crypto_provider();
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(10))
-            .set_max_delay(Duration::from_millis(100));
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        *slot = Some(manager.clone());
-        Ok(manager)
-    }
-
-    /// Runs a script within `limit` (at most the store's timeout).
-    async fn run(
-        &self,
-        invocation: &redis::ScriptInvocation<'_>,
-        limit: Duration,
-    ) -> Result<Reply, RedisError> {
-        let mut connection = self.connection()?;
-        // The manager's timeouts cover connecting and a command one by
-        // one; this bounds both together, and the caller's budget.
-        let reply = match tokio::time::timeout(
-            limit.min(self.timeout),
-            invocation.invoke_async(&mut connection),
-        )
-        .await
-        {
-            Ok(reply) => reply,
-            Err(_) => Err(RedisError::from(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "Redis did not answer in time",
-            ))),
-        };
-        if let Err(error) = &reply
-            && !error.is_io_error()
-        {
-            *self.connection.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-        reply
+    pub(super) fn connection(&self) -> &Connection {
+        &self.lease.redis().connection
     }
 
     pub(super) async fn admit(
         &self,
         token: &str,
-        lease_ttl: Duration,
-        max_in_flight: usize,
         pace_version: i64,
         new_pace: Option<&str>,
         limit: Duration,
     ) -> Result<(RedisTime, Admit), RedisError> {
         let mut invocation = ADMIT.prepare_invoke();
-        invocation.key(&self.keys.lease).key(&self.keys.pace);
-        for cell in &self.keys.cells {
-            invocation.key(cell);
+        invocation.key(self.lease.key()).key(&self.pace);
+        for cell in &self.cells {
+            invocation.key(&cell.key);
         }
         invocation
             .arg(token)
-            .arg(millis(lease_ttl))
-            .arg(max_in_flight)
+            .arg(millis(self.lease.ttl()))
+            .arg(self.lease.capacity())
             .arg(pace_version)
             .arg(new_pace.unwrap_or(""))
             .arg(millis(PACE_TTL));
-        for (spacing, burst) in &self.cells {
-            invocation.arg(spacing).arg(burst);
+        for cell in &self.cells {
+            invocation.arg(cell.spacing).arg(cell.burst);
         }
-        let (word, now, number, text) = self.run(&invocation, limit).await?;
-        let micros = || Duration::from_micros(u64::try_from(number).unwrap_or(0));
-        let admit = match word.as_str() {
-            "ok" => Admit::Granted { version: number },
-            "stale" => Admit::Stale(StoredPace {
-                version: number,
-                json: text,
+        let reply: ScriptReply = self.connection().run(&invocation, limit).await?;
+        let admit = match reply.word.as_str() {
+            "ok" => Admit::Granted {
+                version: reply.number,
+            },
+            "again" => Admit::GrantedBefore(StoredPace {
+                version: reply.number,
+                json: reply.text,
             }),
-            "busy" => Admit::Busy(micros()),
-            "wait" => Admit::Wait(micros()),
+            "stale" => Admit::Stale(StoredPace {
+                version: reply.number,
+                json: reply.text,
+            }),
+            "busy" => Admit::Busy(reply.micros()),
+            "wait" => Admit::Wait(reply.micros()),
             other => return Err(unexpected(other)),
         };
-        Ok((RedisTime::from_micros(now), admit))
+        Ok((reply.now, admit))
     }
 
     /// Records the new pace computed from `pace_version` and frees the
@@ -220,50 +153,23 @@ impl Store {
     ) -> Result<(RedisTime, Result<i64, StoredPace>), RedisError> {
         let mut invocation = FINISH.prepare_invoke();
         invocation
-            .key(&self.keys.lease)
-            .key(&self.keys.pace)
+            .key(self.lease.key())
+            .key(&self.pace)
             .arg(token)
             .arg(pace_version)
             .arg(new_pace.unwrap_or(""))
             .arg(millis(PACE_TTL));
-        let (word, now, number, text) = self.run(&invocation, self.timeout).await?;
-        let outcome = match word.as_str() {
-            "ok" => Ok(number),
+        let connection = self.connection();
+        let reply: ScriptReply = connection.run(&invocation, connection.timeout()).await?;
+        let outcome = match reply.word.as_str() {
+            "ok" => Ok(reply.number),
             "stale" => Err(StoredPace {
-                version: number,
-                json: text,
+                version: reply.number,
+                json: reply.text,
             }),
             other => return Err(unexpected(other)),
         };
-        Ok((RedisTime::from_micros(now), outcome))
-    }
-
-    pub(super) async fn renew(
-        &self,
-        token: &str,
-        lease_ttl: Duration,
-        max_in_flight: usize,
-    ) -> Result<Renewal, RedisError> {
-        let mut invocation = RENEW.prepare_invoke();
-        invocation
-            .key(&self.keys.lease)
-            .arg(token)
-            .arg(millis(lease_ttl))
-            .arg(max_in_flight);
-        // A renewal that waited longer than this would come too late.
-        let (word, ..) = self.run(&invocation, lease_ttl / 3).await?;
-        match word.as_str() {
-            "held" => Ok(Renewal::Held),
-            "retaken" => Ok(Renewal::Retaken),
-            "lost" => Ok(Renewal::Lost),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    pub(super) async fn release(&self, token: &str) -> Result<(), RedisError> {
-        let mut invocation = RELEASE.prepare_invoke();
-        invocation.key(&self.keys.lease).arg(token);
-        self.run(&invocation, self.timeout).await.map(drop)
+        Ok((reply.now, outcome))
     }
 
     pub(super) async fn read(
@@ -271,66 +177,14 @@ impl Store {
         limit: Duration,
     ) -> Result<(RedisTime, StoredPace), RedisError> {
         let mut invocation = READ.prepare_invoke();
-        invocation.key(&self.keys.pace);
-        let (_, now, version, json) = self.run(&invocation, limit).await?;
-        Ok((RedisTime::from_micros(now), StoredPace { version, json }))
+        invocation.key(&self.pace);
+        let reply: ScriptReply = self.connection().run(&invocation, limit).await?;
+        Ok((
+            reply.now,
+            StoredPace {
+                version: reply.number,
+                json: reply.text,
+            },
+        ))
     }
-
-    /// The error a caller gets for `cause`: it names Redis and where it
-    /// is, never a password.
-    pub(super) fn unavailable(&self, cause: RedisError) -> Error {
-        let retryable = may_come_back(&cause);
-        let what = if cause.kind() == ErrorKind::AuthenticationFailed {
-            "refused the credentials in the URL"
-        } else if io_kind(&cause) == Some(io::ErrorKind::InvalidData) {
-            "could not be spoken to (is it TLS where the URL says plain, or the reverse?)"
-        } else if retryable {
-            "did not answer"
-        } else {
-            "refused the client"
-        };
-        Error::SharedLimits {
-            message: format!("Redis at {} {what}", self.address),
-            retryable,
-            source: Some(Box::new(cause)),
-        }
-    }
-}
-
-/// Whether Redis may answer if asked again: it is unreachable, slow,
-/// restarting (`LOADING`) or failing over, rather than refusing (a wrong
-/// password, a TLS error, a script error).
-pub(super) fn may_come_back(error: &RedisError) -> bool {
-    if error.kind() == ErrorKind::AuthenticationFailed {
-        return false;
-    }
-    if error.is_connection_refusal() || error.is_connection_dropped() || error.is_timeout() {
-        return true;
-    }
-    if error.is_io_error() {
-        // rustls reports a TLS mismatch as invalid data.
-        return io_kind(error) != Some(io::ErrorKind::InvalidData);
-    }
-    matches!(
-        error.retry_method(),
-        RetryMethod::WaitAndRetry | RetryMethod::RetryImmediately | RetryMethod::Reconnect
-    )
-}
-
-fn io_kind(error: &RedisError) -> Option<io::ErrorKind> {
-    error
-        .source()
-        .and_then(|source| source.downcast_ref::<io::Error>())
-        .map(io::Error::kind)
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn unexpected(word: &str) -> RedisError {
-    RedisError::from(io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("a shared-limits script answered {word:?}"),
-    ))
 }

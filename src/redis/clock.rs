@@ -10,10 +10,10 @@ use crate::http::pacing::Moment;
 /// Microseconds since the Unix epoch, as Redis's `TIME` tells them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub(super) struct RedisTime(u64);
+pub(crate) struct RedisTime(u64);
 
 impl RedisTime {
-    pub(super) fn from_micros(micros: i64) -> Self {
+    pub(crate) fn from_micros(micros: i64) -> Self {
         Self(u64::try_from(micros).unwrap_or(0))
     }
 }
@@ -35,26 +35,26 @@ impl Moment for RedisTime {
 /// monotonic clock until the next read: good to within a round trip, which
 /// is all a decision made here needs; Redis re-checks what matters.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Estimate {
+pub(crate) struct Estimate {
     read: Option<(RedisTime, Instant)>,
 }
 
 impl Estimate {
-    pub(super) const fn unread() -> Self {
+    pub(crate) const fn unread() -> Self {
         Self { read: None }
     }
 
-    pub(super) fn is_read(&self) -> bool {
+    pub(crate) fn is_read(&self) -> bool {
         self.read.is_some()
     }
 
-    pub(super) fn set(&mut self, now: RedisTime) {
+    pub(crate) fn set(&mut self, now: RedisTime) {
         self.read = Some((now, Instant::now()));
     }
 
     /// Redis's time now, as far as this process can tell (the epoch before
     /// the first read, which admission makes before its first ticket).
-    pub(super) fn now(&self) -> RedisTime {
+    pub(crate) fn now(&self) -> RedisTime {
         match self.read {
             Some((at, read)) => at.later(read.elapsed()),
             None => RedisTime(0),

@@ -12,7 +12,7 @@ use crate::Error;
 
 /// The last failure to reach Redis, until Redis answers again.
 #[derive(Default)]
-pub(super) struct Outage(Mutex<Option<Failure>>);
+pub(crate) struct Outage(Mutex<Option<Failure>>);
 
 #[derive(Clone)]
 struct Failure {
@@ -27,7 +27,7 @@ impl Outage {
     }
 
     /// Records that `error` ended a call; true if this begins an outage.
-    pub(super) fn failed(&self, error: &Error) -> bool {
+    pub(crate) fn failed(&self, error: &Error) -> bool {
         let (message, retryable) = match error {
             Error::SharedLimits {
                 message, retryable, ..
@@ -44,12 +44,12 @@ impl Outage {
     }
 
     /// Records that Redis answered; true if this ends an outage.
-    pub(super) fn recovered(&self) -> bool {
+    pub(crate) fn recovered(&self) -> bool {
         self.last().take().is_some()
     }
 
     /// Whether a call failed to reach Redis less than `within` ago.
-    pub(super) fn recent(&self, within: Duration) -> bool {
+    pub(crate) fn recent(&self, within: Duration) -> bool {
         self.last()
             .as_ref()
             .is_some_and(|failure| failure.at.elapsed() < within)
@@ -58,7 +58,7 @@ impl Outage {
     /// The failure of a call that ended at or after `since`, as an error
     /// of its own: for a caller that queued behind that call, and need not
     /// wait for Redis all over again.
-    pub(super) fn since(&self, since: Instant) -> Option<Error> {
+    pub(crate) fn since(&self, since: Instant) -> Option<Error> {
         self.last()
             .as_ref()
             .filter(|failure| failure.at >= since)
@@ -69,7 +69,7 @@ impl Outage {
             })
     }
 
-    pub(super) fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         self.last().is_some()
     }
 }

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use crate::Error;
 
 /// A call's patience with a Redis that stopped answering.
-pub(super) struct RedisRetry {
+pub(crate) struct RedisRetry {
     budget: Duration,
     failing_since: Option<Instant>,
     delay: Duration,
@@ -18,7 +18,7 @@ const FIRST_RETRY: Duration = Duration::from_millis(20);
 const LONGEST_RETRY: Duration = Duration::from_millis(250);
 
 impl RedisRetry {
-    pub(super) fn new(budget: Duration) -> Self {
+    pub(crate) fn new(budget: Duration) -> Self {
         Self {
             budget,
             failing_since: None,
@@ -28,7 +28,7 @@ impl RedisRetry {
 
     /// What is left of the budget for a call asked now: the whole budget
     /// until something failed.
-    pub(super) fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         self.failing_since.map_or(self.budget, |since| {
             self.budget.saturating_sub(since.elapsed())
         })
@@ -36,14 +36,14 @@ impl RedisRetry {
 
     /// After a call asked at `asked` failed with `error`: waits, if Redis
     /// may answer within the budget, or gives up with `error`.
-    pub(super) async fn after(
+    pub(crate) async fn after(
         &mut self,
         asked: Instant,
         error: redis::RedisError,
         give_up: impl FnOnce(redis::RedisError) -> Error,
     ) -> Result<(), Error> {
         let since = *self.failing_since.get_or_insert(asked);
-        if !super::store::may_come_back(&error) || since.elapsed() + self.delay > self.budget {
+        if !super::failure::may_come_back(&error) || since.elapsed() + self.delay > self.budget {
             return Err(give_up(error));
         }
         tokio::time::sleep(self.delay).await;
