@@ -19,7 +19,7 @@ use super::{
 use crate::{
     Error, RateLimit,
     http::{
-        admission::{Admission, LocalAdmission, Pass, Refusal},
+        admission::{Admission, LocalAdmission, Pass, Refusal, waits_too_long},
         pacing::{Moment, PacingState, Ticket},
     },
     redis::{Holder, Outage, RedisRetry, RedisTime},
@@ -230,7 +230,7 @@ impl Shared {
             let (ticket, learned, json) = match turn {
                 Ok(turn) => turn,
                 Err(wait) => {
-                    if patience.is_some_and(|patience| wait > patience) {
+                    if waits_too_long(wait, patience) {
                         return Err(Refusal::HeldBack(wait));
                     }
                     tokio::time::sleep(wait).await;
