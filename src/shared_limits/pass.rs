@@ -15,12 +15,15 @@ use crate::{
     redis::{Holder, RedisTime, Renewal, Renewing},
 };
 
+/// Dropped unanswered (the request got no answer), it frees its place and
+/// teaches nothing.
 pub(super) struct RedisPass {
+    // First, so that dropped, it stops before the holder frees the lease.
+    renewing: Renewing,
     shared: Arc<Shared>,
     holder: Holder,
     ticket: Ticket<RedisTime>,
     permit: Option<OwnedSemaphorePermit>,
-    renewing: Renewing,
 }
 
 impl RedisPass {
@@ -39,11 +42,11 @@ impl RedisPass {
             renewal_log(Arc::clone(&shared)),
         );
         Self {
+            renewing,
             shared,
             holder,
             ticket,
             permit,
-            renewing,
         }
     }
 }
@@ -147,11 +150,11 @@ impl Admitted for RedisPass {
         retry_after: Option<Duration>,
     ) -> BoxFuture<'static, ()> {
         let Self {
+            renewing,
             shared,
             mut holder,
             ticket,
             permit,
-            renewing,
         } = *self;
         async move {
             renewing.stop().await;
