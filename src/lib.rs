@@ -140,6 +140,9 @@ pub use inbox::{
     Bookmark, Change, ConversationPage, ConversationPager, Export, ExportProgress, ExportReport,
     Watch,
 };
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use inbox::{Delivery, GroupWatch, WatchGroup};
 pub use reqwest::{self, StatusCode};
 pub use secrecy::{ExposeSecret, SecretString};
 #[cfg(feature = "redis")]

@@ -51,13 +51,24 @@ struct Shared {
     agent: AgentCache,
     /// For https URLs when the base URL is plain http.
     tls_on_demand: Option<TlsOnDemand>,
+    /// Where the shared limits live, for what else the client keeps there.
+    redis: Option<SharedStore>,
 }
+
+/// Where a client keeps state shared with other processes: the Redis of
+/// its [`SharedLimits`](crate::SharedLimits); nothing without feature
+/// `redis`.
+#[cfg(feature = "redis")]
+pub(crate) type SharedStore = crate::redis::Redis;
+#[cfg(not(feature = "redis"))]
+pub(crate) type SharedStore = std::convert::Infallible;
 
 impl Client {
     pub(crate) fn from_raw(
         raw: raw::Client,
         upload_timeout: Duration,
         tls_on_demand: Option<TlsOnDemand>,
+        redis: Option<SharedStore>,
     ) -> Self {
         Self {
             inner: Arc::new(Shared {
@@ -65,8 +76,15 @@ impl Client {
                 upload_timeout,
                 agent: AgentCache::default(),
                 tls_on_demand,
+                redis,
             }),
         }
+    }
+
+    /// The Redis of the client's shared limits, if it has them.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn shared_store(&self) -> Option<&SharedStore> {
+        self.inner.redis.as_ref()
     }
 
     pub(crate) fn agent_cache(&self) -> &AgentCache {

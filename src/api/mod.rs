@@ -12,4 +12,5 @@ pub(crate) mod validate;
 
 pub use answer::{AnswerShape, Enveloped};
 pub use client::Client;
+pub(crate) use client::SharedStore;
 pub use upload::UploadedMedia;

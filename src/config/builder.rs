@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use crate::net::{OwnClient, TlsOnDemand, checked_url};
 use crate::{
     Client, Error, RateLimit, RetryPolicy, TokenProvider,
+    api::SharedStore,
     auth::Auth,
     http::{
         HttpSettings, Pipeline,
@@ -519,34 +520,39 @@ impl ClientBuilder {
                 }
             }
         };
-        let admission = admission(&settings, &base_url, &auth)?;
+        // One connection to the shared limits' Redis, for the limits and
+        // for anything else the client keeps there (a group watch).
+        #[cfg(feature = "redis")]
+        let redis = settings
+            .shared_limits
+            .as_ref()
+            .map(|shared| shared.plumbing(&base_url, auth.identity()))
+            .transpose()?;
+        #[cfg(not(feature = "redis"))]
+        let redis = None;
+        let admission = admission(&settings, redis.as_ref())?;
         let pipeline = Pipeline::new(auth, api_version, user_agent, settings.http, admission);
         let raw = raw::Client::new_with_client(&base_url, http, Arc::new(pipeline));
         Ok(Client::from_raw(
             raw,
             settings.upload_timeout,
             tls_on_demand,
+            redis,
         ))
     }
 }
 
 /// What holds requests back: this process's own limits, or those shared
-/// through Redis.
+/// through `redis`.
 fn admission(
     settings: &Settings,
-    base_url: &str,
-    #[cfg_attr(not(feature = "redis"), allow(unused_variables))] auth: &Auth,
+    redis: Option<&SharedStore>,
 ) -> Result<Arc<dyn Admission>, Error> {
     #[cfg(feature = "redis")]
-    if let Some(shared) = &settings.shared_limits {
-        return shared.admission(
-            base_url,
-            auth.identity(),
-            settings.max_in_flight,
-            settings.rate_limit.as_ref(),
-        );
+    if let (Some(shared), Some(redis)) = (&settings.shared_limits, redis) {
+        return shared.admission_on(redis, settings.max_in_flight, settings.rate_limit.as_ref());
     }
-    let _ = base_url;
+    let _ = redis;
     Ok(Arc::new(LocalAdmission::new(
         settings.max_in_flight,
         settings.rate_limit.as_ref(),

@@ -11,3 +11,5 @@ pub(crate) mod watch;
 pub use export::{Export, ExportProgress, ExportReport};
 pub use listing::{ConversationPage, ConversationPager};
 pub use watch::{Bookmark, Change, Watch};
+#[cfg(feature = "redis")]
+pub use watch::{Delivery, GroupWatch, WatchGroup};

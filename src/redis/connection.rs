@@ -10,7 +10,7 @@ use std::{
 };
 
 use redis::{
-    AsyncConnectionConfig, Client, Cmd, FromRedisValue, Pipeline, RedisError, ScriptInvocation,
+    AsyncConnectionConfig, Client, Cmd, FromRedisValue, RedisError, ScriptInvocation,
     aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
 };
 
@@ -88,7 +88,6 @@ impl Connection {
     }
 
     /// Sends one command, as [`run`](Self::run) does a script.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) async fn command<T: FromRedisValue>(
         &self,
         command: &Cmd,
@@ -99,10 +98,10 @@ impl Connection {
     }
 
     /// Sends a pipeline, as [`run`](Self::run) does a script.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
+    #[cfg(test)]
     pub(crate) async fn pipeline<T: FromRedisValue>(
         &self,
-        pipeline: &Pipeline,
+        pipeline: &redis::Pipeline,
         limit: Duration,
     ) -> Result<T, RedisError> {
         let mut manager = self.manager()?;
@@ -135,7 +134,6 @@ impl Connection {
     /// Each answer may take up to `response_timeout`; connecting takes the
     /// connection's timeout at most. It does not reconnect: a caller whose
     /// connection broke opens another.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) async fn dedicated(
         &self,
         response_timeout: Duration,

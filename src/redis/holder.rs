@@ -44,7 +44,6 @@ impl Holder {
     }
 
     /// Takes a place (see [`Lease::take`]).
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) async fn take(&mut self, limit: Duration) -> Result<Take, RedisError> {
         self.may_hold = true;
         let take = self.lease.take(&self.token, limit).await;
@@ -77,7 +76,6 @@ impl Holder {
     }
 
     /// Frees the place now, if Redis may hold one.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) async fn release(mut self) -> Result<(), RedisError> {
         if !self.may_hold {
             return Ok(());

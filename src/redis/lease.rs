@@ -13,6 +13,8 @@ use super::{Holder, Redis, ScriptReply, lua_script, millis, unexpected};
 static TAKE: LazyLock<Script> = lua_script!("src/redis/lua/take.lua");
 static RENEW: LazyLock<Script> = lua_script!("src/redis/lua/renew.lua");
 static RELEASE: LazyLock<Script> = lua_script!("src/redis/lua/release.lua");
+/// Only tests ask this alone; the group's append asks it in its own step.
+#[cfg(test)]
 static FENCED: LazyLock<Script> = lua_script!("src/redis/lua/fenced.lua");
 
 /// One lease of one namespace. Cheap to clone.
@@ -64,7 +66,6 @@ impl Lease {
     }
 
     /// The same lease with a fencing epoch, kept at `<key>:epoch`.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) fn fenced(mut self) -> Self {
         self.epoch_key = Some(format!("{}:epoch", self.key));
         self
@@ -148,9 +149,9 @@ impl Lease {
         Ok(())
     }
 
+    #[cfg(test)]
     /// Whether `token` holds this fenced lease now, under `epoch`; a lease
     /// without an epoch is never fenced.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) async fn is_held_under(
         &self,
         token: &str,

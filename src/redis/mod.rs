@@ -21,15 +21,12 @@ use std::sync::Arc;
 
 pub(crate) use clock::{Estimate, RedisTime};
 pub(crate) use connection::Connection;
-#[expect(unused_imports, reason = "the group watch's, next")]
-pub(crate) use failure::may_come_back;
 pub(crate) use failure::unexpected;
 pub(crate) use holder::Holder;
 pub(crate) use lease::{Lease, Renewal, Take};
 pub(crate) use namespace::Namespace;
 pub(crate) use outage::Outage;
 pub(crate) use renewal::Renewing;
-#[expect(unused_imports, reason = "the group watch's, next")]
 pub(crate) use renewal::Standing;
 pub(crate) use retry::RedisRetry;
 pub(crate) use script::{ScriptReply, lua_script, millis};

@@ -29,7 +29,6 @@ impl Standing {
     /// process's clock from when the last successful renewal was asked
     /// (Redis counts from when it got it, which is later), never on Redis's
     /// clock, which a holder cannot read without Redis.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) fn may_act(&self) -> bool {
         self.acting_until
             .is_some_and(|until| Instant::now() < until)
@@ -37,7 +36,6 @@ impl Standing {
 
     /// When it stops being allowed to act unless a renewal lands first:
     /// for a holder that waits on that as well as on the next report.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) fn acting_until(&self) -> Option<Instant> {
         self.acting_until
     }
@@ -98,7 +96,6 @@ impl Renewing {
     }
 
     /// Where the holder stands; `changed()` on it wakes after each renewal.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the group watch's, next"))]
     pub(crate) fn standing(&self) -> watch::Receiver<Standing> {
         self.standing.clone()
     }

@@ -209,19 +209,6 @@ impl SharedLimits {
         })
     }
 
-    /// The admission of a client whose credential is `credential` (`None`
-    /// for a token provider) and whose base URL is `base_url`.
-    pub(crate) fn admission(
-        &self,
-        base_url: &str,
-        credential: Option<&[u8]>,
-        max_in_flight: usize,
-        rate_limit: Option<&RateLimit>,
-    ) -> Result<Arc<dyn Admission>, Error> {
-        let redis = self.plumbing(base_url, credential)?;
-        self.admission_on(&redis, max_in_flight, rate_limit)
-    }
-
     /// The admission of a client whose state lives in `redis` (from
     /// [`plumbing`](Self::plumbing)).
     pub(crate) fn admission_on(

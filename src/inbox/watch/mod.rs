@@ -5,6 +5,8 @@
 mod bookmark;
 mod change;
 mod follow;
+#[cfg(feature = "redis")]
+mod group;
 mod poll;
 mod poller;
 
@@ -19,6 +21,8 @@ pub use bookmark::Bookmark;
 pub use change::Change;
 use follow::Follow;
 use futures::{Stream, StreamExt, stream::BoxStream};
+#[cfg(feature = "redis")]
+pub use group::{Delivery, GroupWatch, WatchGroup};
 pub(crate) use poll::second_of;
 use poller::{Poller, Start};
 
@@ -230,16 +234,19 @@ impl Watch {
         self
     }
 
+    /// The page size and where the watch starts, checked.
+    fn checked_start(&self) -> Result<(u32, Start), Error> {
+        let page_size = self.pager.checked_page_size()?;
+        let start = match &self.from {
+            Some(bookmark) => bookmark.check().map(|()| Start::After(bookmark.clone()))?,
+            None if self.include_existing => Start::After(Bookmark::start()),
+            None => Start::Newest,
+        };
+        Ok((page_size, start))
+    }
+
     fn start(&self) -> BoxStream<'static, Result<Change, Error>> {
-        let start = self.pager.checked_page_size().and_then(|page_size| {
-            let start = match &self.from {
-                Some(bookmark) => bookmark.check().map(|()| Start::After(bookmark.clone()))?,
-                None if self.include_existing => Start::After(Bookmark::start()),
-                None => Start::Newest,
-            };
-            Ok((page_size, start))
-        });
-        let follow = match start {
+        let follow = match self.checked_start() {
             Ok((page_size, start)) => {
                 let client = self.pager.client().clone();
                 Follow::new(Poller::new(client, page_size, self.every, start))

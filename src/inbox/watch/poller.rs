@@ -90,6 +90,15 @@ impl Poller {
         self.bookmark.advance(found.second, &found.uuid);
     }
 
+    /// Goes on from `bookmark` instead: the position another poller left,
+    /// taken over.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(super) fn resume_from(&mut self, bookmark: Bookmark) {
+        self.bookmark = bookmark;
+        self.from_newest = false;
+        self.second_closed = false;
+    }
+
     /// Polls once, now.
     pub(super) async fn poll(&mut self) -> Polled {
         let started = Instant::now();

@@ -1,0 +1,232 @@
+//! The group's one poller: each member tries for the leader lease; the one
+//! that holds it polls UltraCart and appends what it finds, with the
+//! group's bookmark, in one fenced step. It stops polling before its lease
+//! can have run out, and a member takes over within about a lease's time
+//! of its death, from the bookmark in Redis.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{sync::watch, time::Instant};
+
+use super::{
+    context::Context,
+    payload,
+    scripts::{self, Appended},
+};
+use crate::{
+    Client, Error,
+    inbox::watch::{
+        Bookmark,
+        poller::{Polled, Poller, Start},
+    },
+    redis::{Holder, Standing, Take},
+};
+
+/// Between two tries to append after Redis failed one.
+const APPEND_RETRY: Duration = Duration::from_millis(100);
+
+/// What a member needs to lead.
+pub(super) struct Leader {
+    pub(super) context: Arc<Context>,
+    pub(super) client: Client,
+    pub(super) page_size: u32,
+    pub(super) every: Duration,
+    /// Where a group with no bookmark in Redis starts.
+    pub(super) start: Start,
+}
+
+impl Leader {
+    /// Follows, and leads whenever it holds the lease, for as long as the
+    /// member's watch lives; returns only an error that polling again
+    /// cannot mend, which ends this member's watch.
+    pub(super) async fn run(self) -> Error {
+        let ttl = self.context.group.leader_ttl;
+        loop {
+            let mut holder = self.context.keys.leader.holder();
+            let asked = Instant::now();
+            let wait = match holder.take(self.context.timeout()).await {
+                Ok(Take::Taken { epoch }) => {
+                    self.context.answered();
+                    if let Some(error) = self.lead(holder, asked, epoch.unwrap_or(0)).await {
+                        return error;
+                    }
+                    // Stepped down: another member's turn first.
+                    ttl / 3
+                }
+                Ok(Take::Busy(left)) => {
+                    self.context.answered();
+                    left.clamp(Duration::from_millis(10), ttl / 3)
+                }
+                Err(cause) => {
+                    self.context.failed("taking the leader lease", cause);
+                    ttl / 3
+                }
+            };
+            // Members that all ask at once would all ask at once again.
+            tokio::time::sleep(wait.mul_f64(1.0 + fastrand::f64() / 4.0)).await;
+        }
+    }
+
+    /// Leads under the lease `holder` took at `taken_at` with `epoch`,
+    /// until it may no longer, then hands the lease back.
+    async fn lead(&self, holder: Holder, taken_at: Instant, epoch: u64) -> Option<Error> {
+        let group = &self.context.group;
+        let margin = group.leader_ttl / 4;
+        let renewing = holder.renewing(taken_at, Some(epoch), margin, |_| {});
+        let mut standing = renewing.standing();
+        tracing::info!(group = %group.name, member = %group.member, epoch, "leading the group: polling UltraCart for it");
+        let outcome = self.act(&mut standing, holder.token(), epoch).await;
+        if standing.borrow().may_act() {
+            tracing::info!(group = %group.name, member = %group.member, "no longer leading the group");
+        } else {
+            tracing::warn!(
+                group = %group.name,
+                member = %group.member,
+                "stopped leading the group: its lease could not be renewed in time and may have run out"
+            );
+        }
+        renewing.stop().await;
+        // Handed back at once, so that another member need not wait for it
+        // to run out.
+        let _ = holder.release().await;
+        outcome
+    }
+
+    /// Polls and appends while the lease allows.
+    async fn act(
+        &self,
+        standing: &mut watch::Receiver<Standing>,
+        token: &str,
+        mut epoch: u64,
+    ) -> Option<Error> {
+        let context = &self.context;
+        let bookmark = while_may_act(standing, self.bookmark()).await??;
+        let start = bookmark.map_or_else(|| self.start.clone(), Start::After);
+        let mut poller = Poller::new(self.client.clone(), self.page_size, self.every, start);
+        let mut next_poll = Instant::now();
+        loop {
+            let now_epoch = standing.borrow().epoch;
+            if let Some(now_epoch) = now_epoch.filter(|e| *e != epoch) {
+                // Taken again after Redis lost it, or after it ran out:
+                // another leader may have moved the bookmark in between.
+                epoch = now_epoch;
+                // Gone with a restart that kept nothing: the leader goes on
+                // from what it holds.
+                if let Some(bookmark) = while_may_act(standing, self.bookmark()).await?? {
+                    poller.resume_from(bookmark);
+                }
+            }
+            while_may_act(standing, tokio::time::sleep_until(next_poll)).await?;
+            match while_may_act(standing, poller.poll()).await? {
+                Polled::Found {
+                    found,
+                    next_poll: at,
+                } => {
+                    let mut bookmark = poller.bookmark().clone();
+                    let changes: Vec<(String, String)> = found
+                        .iter()
+                        .map(|found| {
+                            bookmark.advance(found.second, &found.uuid);
+                            (
+                                found.uuid.clone(),
+                                payload::write(&found.summary, &bookmark),
+                            )
+                        })
+                        .collect();
+                    let json = serde_json::to_string(&bookmark).unwrap_or_default();
+                    loop {
+                        let append = scripts::append(
+                            &context.redis,
+                            &context.keys,
+                            token,
+                            epoch,
+                            &json,
+                            context.group.retention,
+                            &changes,
+                        );
+                        match while_may_act(standing, append).await? {
+                            Ok(Appended::Done { .. }) => {
+                                context.answered();
+                                break;
+                            }
+                            Ok(Appended::Fenced) => {
+                                tracing::warn!(
+                                    group = %context.group.name,
+                                    member = %context.group.member,
+                                    "another member leads the group now; what this poll found is left to it"
+                                );
+                                return None;
+                            }
+                            // Retried as it is: the same bookmark makes a
+                            // repeat of an append that did land a no-op.
+                            Err(cause) => {
+                                context.failed("appending changes", cause);
+                                while_may_act(standing, tokio::time::sleep(APPEND_RETRY)).await?;
+                            }
+                        }
+                    }
+                    for found in &found {
+                        poller.advance(found);
+                    }
+                    next_poll = at;
+                }
+                Polled::Later(at) => next_poll = at,
+                Polled::Failed(error) => return Some(error),
+            }
+        }
+    }
+
+    /// The group's bookmark in Redis, if it has one; `None` when Redis
+    /// did not answer. One this version cannot read is left for a new
+    /// start, with a warning.
+    async fn bookmark(&self) -> Option<Option<Bookmark>> {
+        let context = &self.context;
+        let stored = scripts::bookmark(&context.redis, &context.keys, context.timeout()).await;
+        let stored = match stored {
+            Ok(None) => return Some(None),
+            Ok(Some(stored)) => stored,
+            Err(cause) => {
+                context.failed("reading the group's bookmark", cause);
+                return None;
+            }
+        };
+        let read = serde_json::from_str::<Bookmark>(&stored)
+            .map_err(|e| Error::bookmark(e.to_string()))
+            .and_then(|bookmark| bookmark.check().map(|()| bookmark));
+        match read {
+            Ok(bookmark) => Some(Some(bookmark)),
+            Err(error) => {
+                tracing::warn!(
+                    group = %context.group.name,
+                    error = %error,
+                    "the group's bookmark cannot be read; the group starts over as a new one"
+                );
+                Some(None)
+            }
+        }
+    }
+}
+
+/// Runs `work` while the lease allows it: `None` once the lease may have
+/// run out, judged on this process's clock. The work is then dropped: a
+/// request under way finishes, and none is sent after it.
+async fn while_may_act<T>(
+    standing: &mut watch::Receiver<Standing>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let mut work = std::pin::pin!(work);
+    loop {
+        let until = {
+            let standing = standing.borrow_and_update();
+            if !standing.may_act() {
+                return None;
+            }
+            standing.acting_until()?
+        };
+        tokio::select! {
+            done = &mut work => return Some(done),
+            () = tokio::time::sleep_until(until) => {}
+            changed = standing.changed() => changed.ok()?,
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The group's steps in Redis, each one atomic: the leader's fenced append,
+//! a member's next change, an ack, and handing a change back.
+
+use std::{sync::LazyLock, time::Duration};
+
+use redis::{
+    AsyncCommands, RedisError, Script, Value,
+    aio::MultiplexedConnection,
+    streams::{StreamId, StreamReadOptions, StreamReadReply},
+};
+
+use super::keys::GroupKeys;
+use crate::redis::{Redis, lua_script, millis, unexpected};
+
+static APPEND: LazyLock<Script> = lua_script!(
+    "src/inbox/watch/group/lua/stream.lua",
+    "src/inbox/watch/group/lua/append.lua"
+);
+static NEXT: LazyLock<Script> = lua_script!(
+    "src/inbox/watch/group/lua/stream.lua",
+    "src/inbox/watch/group/lua/next.lua"
+);
+static ACK: LazyLock<Script> = lua_script!(
+    "src/inbox/watch/group/lua/stream.lua",
+    "src/inbox/watch/group/lua/ack.lua"
+);
+
+/// The consumer group every member reads through (stream.lua's `GROUP`).
+const GROUP: &str = "members";
+/// A member gone this long, holding nothing, is forgotten: each restart
+/// under a default name (host and pid) is a new member.
+const FORGET_MEMBERS_AFTER: Duration = Duration::from_secs(600);
+/// A group no one runs any more is gone from Redis after its retention
+/// and this long.
+const KEYS_OUTLIVE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3_600);
+
+/// One change in the stream, as a member is handed it.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) id: String,
+    pub(super) uuid: String,
+    pub(super) payload: String,
+    /// How many times it has been handed out, this one included.
+    pub(super) deliveries: u32,
+}
+
+/// What the leader's append came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Appended {
+    /// Appended, and the bookmark moved; this many changes wait or are in
+    /// members' hands, when Redis counted them.
+    Done { pending: Option<u64> },
+    /// The appender no longer holds the lease under its epoch: nothing was
+    /// written.
+    Fenced,
+}
+
+/// What a member's ask for its next change came to.
+#[derive(Debug)]
+pub(super) struct Next {
+    pub(super) entry: Option<Entry>,
+    /// Changes moved to the dead letters on the way: their conversation
+    /// and how often they had been handed out.
+    pub(super) dead: Vec<(String, u32)>,
+}
+
+/// The leader's append: `changes` (uuid, payload) and `bookmark`, fenced by
+/// `token` holding the leader lease under `epoch`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn append(
+    redis: &Redis,
+    keys: &GroupKeys,
+    token: &str,
+    epoch: u64,
+    bookmark: &str,
+    retention: Duration,
+    changes: &[(String, String)],
+) -> Result<Appended, RedisError> {
+    let mut invocation = APPEND.prepare_invoke();
+    invocation
+        .key(&keys.changes)
+        .key(&keys.open)
+        .key(&keys.held)
+        .key(keys.leader.key())
+        .key(format!("{}:epoch", keys.leader.key()))
+        .key(&keys.bookmark)
+        .key(&keys.dead)
+        .arg(token)
+        .arg(epoch)
+        .arg(bookmark)
+        .arg(millis(retention))
+        .arg(millis(FORGET_MEMBERS_AFTER))
+        .arg(millis(retention.saturating_add(KEYS_OUTLIVE_RETENTION)));
+    for (uuid, payload) in changes {
+        invocation.arg(uuid).arg(payload);
+    }
+    let connection = &redis.connection;
+    let (word, _, pending): (String, i64, i64) =
+        connection.run(&invocation, connection.timeout()).await?;
+    match word.as_str() {
+        "ok" => Ok(Appended::Done {
+            pending: u64::try_from(pending).ok(),
+        }),
+        "fenced" => Ok(Appended::Fenced),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// A member's next change without waiting (claimed from a member that
+/// kept it too long, or never handed out), and what was dead-lettered on
+/// the way.
+pub(super) async fn next(
+    redis: &Redis,
+    keys: &GroupKeys,
+    member: &str,
+    claim_after: Duration,
+    max_deliveries: u32,
+    limit: Duration,
+) -> Result<Next, RedisError> {
+    let mut invocation = NEXT.prepare_invoke();
+    invocation
+        .key(&keys.changes)
+        .key(&keys.open)
+        .key(&keys.held)
+        .key(&keys.dead)
+        .arg(member)
+        .arg(millis(claim_after))
+        .arg(max_deliveries);
+    let (entry, dead): (Vec<Value>, Vec<Value>) = redis.connection.run(&invocation, limit).await?;
+    let entry = match <[Value; 4]>::try_from(entry) {
+        Ok([id, uuid, payload, deliveries]) => Some(Entry {
+            id: redis::from_redis_value(id)?,
+            uuid: redis::from_redis_value(uuid)?,
+            payload: redis::from_redis_value(payload)?,
+            deliveries: redis::from_redis_value(deliveries)?,
+        }),
+        Err(empty) if empty.is_empty() => None,
+        Err(_) => return Err(unexpected("a next change of another shape")),
+    };
+    let mut pairs = dead.into_iter();
+    let mut dead = Vec::new();
+    while let (Some(uuid), Some(deliveries)) = (pairs.next(), pairs.next()) {
+        dead.push((
+            redis::from_redis_value(uuid)?,
+            redis::from_redis_value(deliveries)?,
+        ));
+    }
+    Ok(Next { entry, dead })
+}
+
+/// Waits up to `block` on `connection` (a member's own) for a change never
+/// handed out.
+pub(super) async fn wait_for_new(
+    connection: &mut MultiplexedConnection,
+    keys: &GroupKeys,
+    member: &str,
+    block: Duration,
+) -> Result<Option<Entry>, RedisError> {
+    let options = StreamReadOptions::default()
+        .group(GROUP, member)
+        .count(1)
+        .block(usize::try_from(block.as_millis()).unwrap_or(usize::MAX));
+    let reply: Option<StreamReadReply> = connection
+        .xread_options(&[&keys.changes], &[">"], &options)
+        .await?;
+    let id = reply
+        .and_then(|reply| reply.keys.into_iter().next())
+        .and_then(|key| key.ids.into_iter().next());
+    Ok(id.map(|id| entry_of(id, 1)))
+}
+
+fn entry_of(id: StreamId, deliveries: u32) -> Entry {
+    let text = |field: &str| {
+        id.map
+            .get(field)
+            .and_then(|value| redis::from_redis_value_ref::<String>(value).ok())
+            .unwrap_or_default()
+    };
+    Entry {
+        uuid: text("uuid"),
+        payload: text("change"),
+        id: id.id.clone(),
+        deliveries,
+    }
+}
+
+/// Acks a change and lets its conversation's next change out.
+pub(super) async fn ack(
+    redis: &Redis,
+    keys: &GroupKeys,
+    entry_id: &str,
+    uuid: &str,
+    limit: Duration,
+) -> Result<(), RedisError> {
+    let mut invocation = ACK.prepare_invoke();
+    invocation
+        .key(&keys.changes)
+        .key(&keys.open)
+        .key(&keys.held)
+        .arg(entry_id)
+        .arg(uuid);
+    let _: i64 = redis.connection.run(&invocation, limit).await?;
+    Ok(())
+}
+
+/// Hands a change back unacked: marks it idle for the claim time, so that
+/// the next member to ask takes it, counted as one more delivery.
+pub(super) async fn hand_back(
+    redis: &Redis,
+    keys: &GroupKeys,
+    member: &str,
+    entry_id: &str,
+    claim_after: Duration,
+) -> Result<(), RedisError> {
+    let mut command = redis::cmd("XCLAIM");
+    command
+        .arg(&keys.changes)
+        .arg(GROUP)
+        .arg(member)
+        .arg(0)
+        .arg(entry_id)
+        .arg("IDLE")
+        .arg(millis(claim_after))
+        .arg("JUSTID");
+    let connection = &redis.connection;
+    let _: Value = connection.command(&command, connection.timeout()).await?;
+    Ok(())
+}
+
+/// The group's bookmark, if a leader ever stored one.
+pub(super) async fn bookmark(
+    redis: &Redis,
+    keys: &GroupKeys,
+    limit: Duration,
+) -> Result<Option<String>, RedisError> {
+    let mut command = redis::cmd("GET");
+    command.arg(&keys.bookmark);
+    redis.connection.command(&command, limit).await
+}
+
+/// Makes the stream and its consumer group unless they exist.
+pub(super) async fn ensure_group(
+    redis: &Redis,
+    keys: &GroupKeys,
+    limit: Duration,
+) -> Result<(), RedisError> {
+    let mut command = redis::cmd("XGROUP");
+    command
+        .arg("CREATE")
+        .arg(&keys.changes)
+        .arg(GROUP)
+        .arg("0")
+        .arg("MKSTREAM");
+    match redis.connection.command::<Value>(&command, limit).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
+        Err(error) => Err(error),
+    }
+}
