@@ -30,6 +30,7 @@ struct State {
     changes: Vec<(String, i64)>,
     ties: Ties,
     made: usize,
+    prefix: String,
 }
 
 pub struct ChangingInbox {
@@ -49,15 +50,22 @@ impl ChangingInbox {
     /// `count` conversations, the newest a minute old and one a minute
     /// apart below it.
     pub async fn start(count: usize, ties: Ties) -> Self {
+        Self::start_named(count, ties, "conv").await
+    }
+
+    /// As [`start`](Self::start), its uuids beginning `prefix-`: for tests
+    /// that must tell two inboxes' conversations apart.
+    pub async fn start_named(count: usize, ties: Ties, prefix: &str) -> Self {
         let newest = now_second() - 60;
         let conversations = (0..count)
-            .map(|i| (format!("conv-{i:05}"), newest - 60 * i as i64))
+            .map(|i| (format!("{prefix}-{i:05}"), newest - 60 * i as i64))
             .collect();
         let state = Arc::new(Mutex::new(State {
             conversations,
             changes: Vec::new(),
             ties,
             made: count,
+            prefix: prefix.to_string(),
         }));
         let served = state.clone();
         let server = ScriptedServer::start(move |request, _| page(&served, request)).await;
@@ -90,6 +98,15 @@ impl ChangingInbox {
         }
     }
 
+    /// Gives `uuid` a new message now (starting it if it is new).
+    pub fn touch(&self, uuid: &str) {
+        let mut state = self.state.lock().unwrap();
+        let second = now_second();
+        state.conversations.retain(|(u, _)| u != uuid);
+        state.conversations.insert(0, (uuid.to_string(), second));
+        state.changes.push((uuid.to_string(), second));
+    }
+
     /// Every change made so far, oldest first.
     pub fn changes(&self) -> Vec<(String, i64)> {
         self.state.lock().unwrap().changes.clone()
@@ -113,7 +130,7 @@ fn change(state: &Mutex<State>) {
     let second = now_second();
     let uuid = if state.conversations.is_empty() || fastrand::u32(..10) == 0 {
         state.made += 1;
-        format!("conv-{:05}", state.made)
+        format!("{}-{:05}", state.prefix, state.made)
     } else {
         let at = fastrand::usize(..state.conversations.len());
         state.conversations.remove(at).0

@@ -12,6 +12,8 @@ pub struct RedisServer {
     port: u16,
     password: Option<String>,
     child: Option<Child>,
+    /// Where it keeps its append-only file, when it keeps one.
+    dir: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
@@ -24,16 +26,40 @@ impl RedisServer {
         Self::launch(Some(password.to_string()))
     }
 
+    /// One that writes every command to an append-only file before it
+    /// answers (`--appendonly yes --appendfsync always`), in a directory of
+    /// its own, and so loses nothing when stopped and started again.
+    pub fn persistent() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("uc-redis-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = Self {
+            port,
+            password: None,
+            child: None,
+            dir: Some(dir),
+        };
+        server.restart();
+        server
+    }
+
+    /// Stops it as an operator would (`SHUTDOWN`): a persistent server
+    /// has everything on disk when it is gone.
+    pub fn shutdown(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = self.cli(&["SHUTDOWN"]);
+            let _ = child.wait();
+        }
+    }
+
     fn launch(password: Option<String>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut server = Self {
             port,
             password,
             child: None,
+            dir: None,
         };
         server.restart();
         server
@@ -65,9 +91,22 @@ impl RedisServer {
         command
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        match &self.dir {
+            Some(dir) => command
+                .args([
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                ])
+                .arg("--dir")
+                .arg(dir),
+            None => command.args(["--save", "", "--appendonly", "no"]),
+        };
         if let Some(password) = &self.password {
             command.args(["--requirepass", password]);
         }
@@ -120,7 +159,18 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// What a [`RedisProxy`] does with one command on its way to Redis.
