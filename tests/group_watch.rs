@@ -724,8 +724,7 @@ impl InProcess {
                 Err(join) => assert!(join.is_cancelled(), "{join}"),
             }
         }
-        let handled = self.log.lock().unwrap().clone();
-        handled
+        self.log.lock().unwrap().clone()
     }
 }
 
