@@ -91,6 +91,15 @@ mod error;
 
 mod timestamp;
 
+// What the client does, as numbers: recorded from one line in each layer
+// above, public (the metric names) with feature `metrics`, and compiled to
+// nothing without it.
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
+
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;

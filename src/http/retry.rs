@@ -282,12 +282,14 @@ pub(crate) struct Tried<S, T> {
 /// left, until the policy stops it, waiting between them as it says, and
 /// returns the last attempt's result with the number of attempts made. A
 /// wait that would end after `deadline` is not started: the call ends with
-/// what it has. `what` names the request in the retry log.
+/// what it has. `what` names the request in the retry log; `operation`,
+/// the operationId of a request to UltraCart, in the retry metrics.
 pub(crate) async fn run<S, T, Fut>(
     policy: &RetryPolicy,
     repeat: Repeat,
     deadline: Option<Instant>,
     what: &'static str,
+    operation: Option<&'static str>,
     first: S,
     mut attempt: impl FnMut(S) -> Fut,
 ) -> (T, u32)
@@ -314,6 +316,7 @@ where
             return (result, retries_done + 1);
         }
         retries_done += 1;
+        crate::metrics::retry(operation, reason);
         tracing::warn!(
             attempt = retries_done,
             reason = reason.describe(),
