@@ -58,9 +58,13 @@ mod labels;
 #[cfg(feature = "metrics")]
 mod names;
 
+mod budget;
 mod group;
 mod requests;
 
+pub(crate) use budget::budget_remaining;
+#[cfg(feature = "redis")]
+pub(crate) use budget::{shared_budget, shared_limits_unavailable};
 #[allow(unused_imports)] // wired by the group watch
 pub(crate) use group::{group_dead_lettered, group_delivered, group_leader, group_pending};
 pub(crate) use requests::{admission, request, retry};

@@ -28,6 +28,7 @@ impl Outage {
 
     /// Records that `error` ended a call; true if this begins an outage.
     pub(super) fn failed(&self, error: &Error) -> bool {
+        crate::metrics::shared_limits_unavailable();
         let (message, retryable) = match error {
             Error::SharedLimits {
                 message, retryable, ..

@@ -195,6 +195,7 @@ impl Store {
             invocation.arg(spacing).arg(burst);
         }
         let (word, now, number, text) = self.run(&invocation, limit).await?;
+        crate::metrics::shared_budget(&self.cells, &word, &text);
         let micros = || Duration::from_micros(u64::try_from(number).unwrap_or(0));
         let admit = match word.as_str() {
             "ok" => Admit::Granted { version: number },

@@ -5,6 +5,7 @@
 -- ARGV: token, lease ttl (ms), max in flight, the pace version the caller
 -- computed from, the new pace ('' when unchanged), pace ttl (ms), then a
 -- spacing (µs) and a burst for each cell.
+-- A grant's text is what each cell has left after it, for the metrics.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local version = math.floor(tonumber(redis.call('HGET', KEYS[2], 'v')) or 0)
@@ -32,6 +33,7 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
 end
 local wait = 0
 local arrivals = {}
+local left = {}
 for i = 3, #KEYS do
   local spacing = tonumber(ARGV[7 + (i - 3) * 2])
   local burst = tonumber(ARGV[8 + (i - 3) * 2])
@@ -40,6 +42,7 @@ for i = 3, #KEYS do
   local allowed_at = arrival + spacing - burst * spacing
   if allowed_at - now > wait then wait = allowed_at - now end
   arrivals[i] = arrival + spacing
+  left[#left + 1] = math.floor((now - arrivals[i]) / spacing) + burst
 end
 if wait > 0 then
   return {'wait', now, wait, ''}
@@ -54,4 +57,4 @@ if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[2], 'v', version, 's', ARGV[5])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[6]))
 end
-return {'ok', now, version, ''}
+return {'ok', now, version, table.concat(left, ' ')}
