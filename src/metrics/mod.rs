@@ -61,6 +61,7 @@ mod names;
 mod budget;
 mod group;
 mod requests;
+mod watch;
 
 pub(crate) use budget::budget_remaining;
 #[cfg(feature = "redis")]
@@ -68,6 +69,7 @@ pub(crate) use budget::{shared_budget, shared_limits_unavailable};
 #[allow(unused_imports)] // wired by the group watch
 pub(crate) use group::{group_dead_lettered, group_delivered, group_leader, group_pending};
 pub(crate) use requests::{admission, request, retry};
+pub(crate) use watch::{watch_poll, watch_reported};
 
 #[cfg(feature = "metrics")]
 pub use describe::describe;

@@ -240,6 +240,7 @@ impl Watch {
         let follow = Follow::new(self.pager.client().clone(), self.every, start);
         futures::stream::unfold(follow, |mut follow| async move {
             let next = follow.next().await?;
+            crate::metrics::watch_reported(&next);
             Some((next, follow))
         })
         // Polled again after its end, it keeps saying so.
