@@ -154,6 +154,6 @@ pub use shared_limits::{OnUnavailable, SharedLimits};
 pub use timestamp::Timestamp;
 
 /// Compiles the README's examples as doctests (they use every feature).
-#[cfg(all(doctest, feature = "redis"))]
+#[cfg(all(doctest, feature = "redis", feature = "metrics"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
