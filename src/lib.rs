@@ -94,6 +94,15 @@ mod error;
 
 mod timestamp;
 
+// What the client does, as numbers: recorded from one line in each layer
+// above, public (the metric names) with feature `metrics`, and compiled to
+// nothing without it.
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
+
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
@@ -151,6 +160,6 @@ pub use shared_limits::{OnUnavailable, SharedLimits};
 pub use timestamp::Timestamp;
 
 /// Compiles the README's examples as doctests (they use every feature).
-#[cfg(all(doctest, feature = "redis"))]
+#[cfg(all(doctest, feature = "redis", feature = "metrics"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

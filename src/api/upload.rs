@@ -208,7 +208,7 @@ impl Client {
     ) -> Result<(), Error> {
         let policy = &self.pipeline().settings().retry;
         let (response, _attempts) =
-            retry::run(policy, Repeat::Safe, None, "media upload", (), |()| {
+            retry::run(policy, Repeat::Safe, None, "media upload", None, (), |()| {
                 self.put_once(http, url, content_type, source)
             })
             .await;

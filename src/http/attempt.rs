@@ -36,7 +36,8 @@ pub(crate) enum Unsent {
 
 /// Sends `request` once `admission` lets it go, and reads the whole answer,
 /// up to `limit` bytes. With a `patience`, a request that pacing would hold
-/// back longer than that is not sent.
+/// back longer than that is not sent. `operation` (its operationId) names
+/// it in the metrics.
 ///
 /// The attempt keeps its place in flight until the answer is read or the
 /// request's timeout ends it, even when the caller stops waiting: UltraCart
@@ -49,9 +50,9 @@ pub(crate) async fn send(
     request: reqwest::Request,
     limit: usize,
     patience: Option<Duration>,
+    operation: &'static str,
 ) -> Attempted {
-    let pass = admission
-        .admit(patience)
+    let pass = crate::metrics::admission(admission.admit(patience))
         .await
         .map_err(|refusal| match refusal {
             Refusal::HeldBack(wait) => Unsent::HeldBack(wait),
@@ -59,7 +60,7 @@ pub(crate) async fn send(
         })?;
     let http = http.clone();
     let attempt = async move {
-        let answer = send_and_read(&http, request, limit).await;
+        let answer = crate::metrics::request(operation, send_and_read(&http, request, limit)).await;
         // Here, not in the caller: a dropped caller's request still
         // teaches the client its pace.
         match &answer {

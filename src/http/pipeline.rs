@@ -201,8 +201,9 @@ impl Pipeline {
                 operation.repeat,
                 deadline,
                 "UltraCart request",
+                Some(operation.id),
                 first,
-                |pending| self.attempt_once(http, pending, deadline, patience),
+                |pending| self.attempt_once(http, pending, deadline, patience, operation.id),
             )
             .await;
             let span = tracing::Span::current();
@@ -226,6 +227,7 @@ impl Pipeline {
         pending: Pending,
         deadline: Option<Instant>,
         patience: Option<Duration>,
+        operation: &'static str,
     ) -> Tried<Pending, Attempted> {
         let Pending {
             mut request,
@@ -235,7 +237,8 @@ impl Pipeline {
         loop {
             bound_by(&mut request, deadline);
             let copy = request.try_clone();
-            let attempted = attempt::send(&self.admission, http, request, limit, patience).await;
+            let attempted =
+                attempt::send(&self.admission, http, request, limit, patience, operation).await;
             let refused = matches!(&attempted, Ok(a) if a.status == StatusCode::UNAUTHORIZED);
             match copy {
                 Some(mut copy) if refused && !reauthenticated => {

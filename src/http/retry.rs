@@ -181,11 +181,39 @@ impl Outcome {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Decision {
-    Retry {
-        wait: Duration,
-        reason: &'static str,
-    },
+    Retry { wait: Duration, reason: Reason },
     Stop,
+}
+
+/// Why a request is tried again: a small fixed set, so that retries can be
+/// logged and counted by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// A 429; `retry_after`: it said how long to wait.
+    RateLimited { retry_after: bool },
+    /// A 500, 502, 503 or 504; `retry_after`: it said how long to wait.
+    ServerError { retry_after: bool },
+    /// The connection could not be made: nothing reached the server.
+    ConnectionFailed,
+    /// No answer within the attempt's timeout.
+    TimedOut,
+    /// The connection broke after the request may have been sent.
+    ConnectionBroke,
+}
+
+impl Reason {
+    /// The reason in words, for the retry log.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::RateLimited { retry_after: true } => "rate limited (429, Retry-After)",
+            Self::RateLimited { retry_after: false } => "rate limited (429)",
+            Self::ServerError { retry_after: true } => "server error (Retry-After)",
+            Self::ServerError { retry_after: false } => "server error",
+            Self::ConnectionFailed => "connection failed",
+            Self::TimedOut => "timed out",
+            Self::ConnectionBroke => "connection broke",
+        }
+    }
 }
 
 /// Decides whether to retry after `retries_done` retries have been made.
@@ -211,10 +239,10 @@ pub(crate) fn decide(
         } if status == StatusCode::TOO_MANY_REQUESTS => match retry_after {
             Some(wait) if policy.accepts(wait) => Decision::Retry {
                 wait,
-                reason: "rate limited (429, Retry-After)",
+                reason: Reason::RateLimited { retry_after: true },
             },
             Some(_) => Decision::Stop,
-            None => backoff("rate limited (429)"),
+            None => backoff(Reason::RateLimited { retry_after: false }),
         },
         Outcome::Status {
             status,
@@ -226,16 +254,16 @@ pub(crate) fn decide(
             match retry_after {
                 Some(wait) if policy.accepts(wait) => Decision::Retry {
                     wait,
-                    reason: "server error (Retry-After)",
+                    reason: Reason::ServerError { retry_after: true },
                 },
                 Some(_) => Decision::Stop,
-                None => backoff("server error"),
+                None => backoff(Reason::ServerError { retry_after: false }),
             }
         }
         Outcome::Status { .. } | Outcome::Final => Decision::Stop,
-        Outcome::ConnectFailed => backoff("connection failed"),
-        Outcome::TimedOut if repeat == Repeat::Safe => backoff("timed out"),
-        Outcome::Broken if repeat == Repeat::Safe => backoff("connection broke"),
+        Outcome::ConnectFailed => backoff(Reason::ConnectionFailed),
+        Outcome::TimedOut if repeat == Repeat::Safe => backoff(Reason::TimedOut),
+        Outcome::Broken if repeat == Repeat::Safe => backoff(Reason::ConnectionBroke),
         Outcome::TimedOut | Outcome::Broken => Decision::Stop,
     }
 }
@@ -254,12 +282,14 @@ pub(crate) struct Tried<S, T> {
 /// left, until the policy stops it, waiting between them as it says, and
 /// returns the last attempt's result with the number of attempts made. A
 /// wait that would end after `deadline` is not started: the call ends with
-/// what it has. `what` names the request in the retry log.
+/// what it has. `what` names the request in the retry log; `operation`,
+/// the operationId of a request to UltraCart, in the retry metrics.
 pub(crate) async fn run<S, T, Fut>(
     policy: &RetryPolicy,
     repeat: Repeat,
     deadline: Option<Instant>,
     what: &'static str,
+    operation: Option<&'static str>,
     first: S,
     mut attempt: impl FnMut(S) -> Fut,
 ) -> (T, u32)
@@ -286,9 +316,10 @@ where
             return (result, retries_done + 1);
         }
         retries_done += 1;
+        crate::metrics::retry(operation, reason);
         tracing::warn!(
             attempt = retries_done,
-            reason,
+            reason = reason.describe(),
             wait_ms = wait.as_millis() as u64,
             "retrying {what}"
         );
@@ -317,7 +348,7 @@ mod tests {
             decide(&p, Repeat::Once, status(429, Some(2 * SECOND)), 0, 0.5),
             Decision::Retry {
                 wait: 2 * SECOND,
-                reason: "rate limited (429, Retry-After)"
+                reason: Reason::RateLimited { retry_after: true }
             }
         );
         assert_eq!(

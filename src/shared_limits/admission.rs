@@ -170,6 +170,7 @@ impl Shared {
                 )))
             }
             Err(Refusal::Unavailable(error)) => {
+                crate::metrics::shared_limits_unavailable();
                 let began = self.outage.failed(&error);
                 drop(permit);
                 if !self.per_process() {
@@ -311,6 +312,7 @@ impl Shared {
                         .after(asked, error, |e| self.store.connection().unavailable(e))
                         .await
                     {
+                        crate::metrics::shared_limits_unavailable();
                         self.outage.failed(&error);
                         return Err(error);
                     }

@@ -123,6 +123,8 @@ impl Store {
             invocation.arg(cell.spacing).arg(cell.burst);
         }
         let reply: ScriptReply = self.connection().run(&invocation, limit).await?;
+        let cells = self.cells.iter().map(|cell| (cell.spacing, cell.burst));
+        crate::metrics::shared_budget(cells, &reply.word, &reply.text);
         let admit = match reply.word.as_str() {
             "ok" => Admit::Granted {
                 version: reply.number,

@@ -2,7 +2,7 @@
 
 use std::{fmt, num::NonZeroU32, time::Duration};
 
-use governor::{DefaultDirectRateLimiter, Quota};
+use governor::{DefaultDirectRateLimiter, Quota, middleware::StateInformationMiddleware};
 
 use crate::Error;
 
@@ -171,21 +171,22 @@ impl RateLimit {
             .filter_map(|(period, burst)| {
                 Quota::with_period(period).map(|quota| quota.allow_burst(burst))
             })
-            .map(DefaultDirectRateLimiter::direct)
+            .map(|quota| DefaultDirectRateLimiter::direct(quota).with_middleware())
             .collect();
         RateLimiter { limiters }
     }
 }
 
-/// The running limiter: one GCRA cell per quota.
+/// The running limiter: one GCRA cell per quota, each saying what it has
+/// left as it lets a request through.
 pub(crate) struct RateLimiter {
-    limiters: Vec<DefaultDirectRateLimiter>,
+    limiters: Vec<DefaultDirectRateLimiter<StateInformationMiddleware>>,
 }
 
 impl RateLimiter {
     pub(crate) async fn until_ready(&self) {
         for limiter in &self.limiters {
-            limiter.until_ready().await;
+            crate::metrics::budget_remaining(&limiter.until_ready().await);
         }
     }
 }

@@ -255,6 +255,7 @@ impl Watch {
         };
         futures::stream::unfold(follow, |mut follow| async move {
             let next = follow.next().await?;
+            crate::metrics::watch_reported(&next);
             Some((next, follow))
         })
         // Polled again after its end, it keeps saying so.

@@ -153,6 +153,7 @@ pub(super) async fn run(
     bookmark: &Bookmark,
     reach: Reach,
 ) -> Result<Outcome, Error> {
+    crate::metrics::watch_poll();
     let mut poll = Poll::new(bookmark, reach);
     let read = top_read::read(client, page_size, |summary, _, again| {
         if again {

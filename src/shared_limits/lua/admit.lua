@@ -22,6 +22,10 @@ if not lease_has_room(lease, tonumber(ARGV[3])) then
 end
 local wait = 0
 local arrivals = {}
+-- What each cell has left once this request is let through, for the
+-- metrics: the grant's text.
+local left = {}
+local left = {}
 for i = 3, #KEYS do
   local spacing = tonumber(ARGV[7 + (i - 3) * 2])
   local burst = tonumber(ARGV[8 + (i - 3) * 2])
@@ -30,6 +34,7 @@ for i = 3, #KEYS do
   local allowed_at = arrival + spacing - burst * spacing
   if allowed_at - now > wait then wait = allowed_at - now end
   arrivals[i] = arrival + spacing
+  left[#left + 1] = math.floor((now - arrivals[i]) / spacing) + burst
 end
 if wait > 0 then
   return {'wait', now, wait, ''}
@@ -39,4 +44,4 @@ for i = 3, #KEYS do
     'PX', math.ceil((arrivals[i] - now) / 1000) + 1000)
 end
 lease_hold(lease, token, now, ttl)
-return {'ok', now, pace_write(pace, version, ARGV[5], tonumber(ARGV[6])), ''}
+return {'ok', now, pace_write(pace, version, ARGV[5], tonumber(ARGV[6])), table.concat(left, ' ')}

@@ -75,7 +75,9 @@ impl Leader {
         let renewing = holder.renewing(taken_at, Some(epoch), margin, |_| {});
         let mut standing = renewing.standing();
         tracing::info!(group = %group.name, member = %group.member, epoch, "leading the group: polling UltraCart for it");
+        crate::metrics::group_leader(&group.name, &group.member, true);
         let outcome = self.act(&mut standing, holder.token(), epoch).await;
+        crate::metrics::group_leader(&group.name, &group.member, false);
         if standing.borrow().may_act() {
             tracing::info!(group = %group.name, member = %group.member, "no longer leading the group");
         } else {
@@ -145,8 +147,12 @@ impl Leader {
                             &changes,
                         );
                         match while_may_act(standing, append).await? {
-                            Ok(Appended::Done { .. }) => {
+                            Ok(Appended::Done { pending }) => {
                                 context.answered();
+                                if let Some(pending) = pending {
+                                    let pending = usize::try_from(pending).unwrap_or(usize::MAX);
+                                    crate::metrics::group_pending(&context.group.name, pending);
+                                }
                                 break;
                             }
                             Ok(Appended::Fenced) => {

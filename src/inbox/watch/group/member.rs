@@ -77,6 +77,7 @@ impl Member {
         .await?;
         context.answered();
         for (uuid, deliveries) in &next.dead {
+            crate::metrics::group_dead_lettered(&group.name);
             tracing::warn!(
                 group = %group.name,
                 conversation = %uuid,
@@ -117,6 +118,7 @@ impl Member {
     /// is left unacked for a member that can, and dead-lettered after it
     /// was handed out too often.
     fn delivery(&self, entry: Entry) -> Option<Delivery> {
+        crate::metrics::group_delivered(&self.context.group.name, entry.deliveries <= 1);
         match payload::read(&entry.payload) {
             Ok(change) => Some(Delivery::new(
                 Arc::clone(&self.context),
@@ -141,6 +143,7 @@ impl Member {
 /// client's Redis timeout: a group watch that cannot start fails at once
 /// with an error naming Redis, before anything is sent to UltraCart.
 pub(super) async fn start(context: &Context) -> Result<(), Error> {
+    crate::metrics::group_leader(&context.group.name, &context.group.member, false);
     context
         .patiently(context.timeout(), |limit| {
             scripts::ensure_group(&context.redis, &context.keys, limit)
