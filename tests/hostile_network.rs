@@ -177,7 +177,7 @@ async fn many_cancelled_callers_never_overlap_requests() {
         api.until_received(n).await;
         let path = api.log()[n - 1].path.clone();
         let caller: usize = path.rsplit("c-").next().unwrap().parse().unwrap();
-        if caller % 2 == 0 {
+        if caller.is_multiple_of(2) {
             calls[caller].take().unwrap().abort();
         }
     }
