@@ -323,6 +323,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn not_found(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn gone(self, value: &types::ErrorResponse) -> Self {
             Self(
                 self
@@ -404,6 +413,15 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn not_found(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn gone(self, value: &types::ErrorResponse) -> Self {
             Self(
                 self
@@ -481,6 +499,15 @@ pub mod operations {
                 self
                     .0
                     .status(401u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn not_found(self, value: &types::ErrorResponse) -> Self {
+            Self(
+                self
+                    .0
+                    .status(404u16)
                     .header("content-type", "application/json")
                     .json_body_obj(value),
             )

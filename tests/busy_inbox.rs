@@ -2,8 +2,11 @@
 //! (their conversations jump to the top) and new conversations start. It
 //! still yields every conversation that existed when it started, once.
 
-use std::collections::HashMap;
+mod common;
 
+use std::{collections::HashMap, time::Duration};
+
+use common::{builder_at, inbox::BusyInbox};
 use futures::TryStreamExt;
 use ultracart_conversation::{Client, mock::DemoServer, types::ConversationSummary};
 
@@ -64,17 +67,25 @@ async fn assert_complete_in_pages_of(
     };
     let items: Vec<_> = pager.items().try_collect().await.unwrap();
 
-    let times = tally(&items);
+    assert_whole_and_once(
+        &existing,
+        &items,
+        &format!("{conversations} conversations, prefetch {prefetch:?}, gate {max_in_flight}"),
+    );
+    demo.request_count()
+}
+
+/// Everything in `existing` listed, and nothing twice.
+fn assert_whole_and_once(existing: &[String], items: &[ConversationSummary], what: &str) {
+    let times = tally(items);
     let missing = existing.iter().filter(|u| !times.contains_key(*u)).count();
     let twice = times.values().filter(|&&n| n > 1).count();
     assert_eq!(
         (missing, twice),
         (0, 0),
-        "{conversations} conversations, prefetch {prefetch:?}, gate {max_in_flight}: \
-         {missing} never listed, {twice} listed twice"
+        "{what}: {missing} never listed, {twice} listed twice"
     );
     assert!(items.len() >= existing.len());
-    demo.request_count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,8 +107,36 @@ async fn a_busy_inbox_is_listed_whole_and_once_with_the_default_prefetch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_inbox_is_listed_whole_and_once_with_prefetch_and_a_wide_gate() {
-    for _ in 0..3 {
-        assert_complete(3_000, Some(3), 3).await;
+    // The demo's busy inbox, on a server that counts requests in flight:
+    // two listings at once on one client whose gate lets three requests go
+    // together. Their requests do overlap (a listing alone never has two
+    // in flight: its pages go in offset order), and each is still whole
+    // and once.
+    for _ in 0..2 {
+        let inbox = BusyInbox::start(3_000, 3, 1, Duration::from_millis(2)).await;
+        let existing = inbox.uuids();
+        let client = builder_at(inbox.server.base_url())
+            .max_in_flight(3)
+            .build()
+            .unwrap();
+        let list = || {
+            client
+                .conversations()
+                .prefetch(3)
+                .items()
+                .try_collect::<Vec<_>>()
+        };
+
+        let (first, second) = tokio::join!(list(), list());
+
+        for items in [first.unwrap(), second.unwrap()] {
+            assert_whole_and_once(&existing, &items, "prefetch 3, gate 3, two listings");
+        }
+        let overlapped = inbox.server.max_in_flight();
+        assert!(
+            (2..=3).contains(&overlapped),
+            "at most {overlapped} requests in flight at once"
+        );
     }
 }
 
@@ -141,19 +180,39 @@ async fn a_quiet_inbox_costs_one_request_beyond_its_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_hold_the_same_conversations_as_items_each_once() {
+    // Two demo servers alike, listed alike with nothing fetched ahead (the
+    // same requests in the same order): their inboxes move the same way,
+    // so `pages()` and `items()` must bring the same conversations in the
+    // same order.
     let (demo, client) = busy(1_000, 1).await;
+    let (twin, twin_client) = busy(1_000, 1).await;
     let existing = demo.conversation_uuids();
+    assert_eq!(existing, twin.conversation_uuids());
 
     let pages: Vec<_> = client
         .conversations()
         .page_size(150)
+        .prefetch(0)
         .pages()
         .try_collect()
         .await
         .unwrap();
+    let items: Vec<_> = twin_client
+        .conversations()
+        .page_size(150)
+        .prefetch(0)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
 
-    let items: Vec<_> = pages.into_iter().flat_map(|p| p.into_items()).collect();
-    let times = tally(&items);
-    assert!(times.values().all(|&n| n == 1));
-    assert!(existing.iter().all(|u| times.contains_key(u)));
+    let from_pages: Vec<_> = pages.into_iter().flat_map(|p| p.into_items()).collect();
+    let uuids = |list: &[ConversationSummary]| -> Vec<String> {
+        list.iter()
+            .map(|s| s.conversation_uuid.clone().unwrap())
+            .collect()
+    };
+    assert_eq!(demo.request_count(), twin.request_count());
+    assert_eq!(uuids(&from_pages), uuids(&items), "pages and items differ");
+    assert_whole_and_once(&existing, &from_pages, "pages");
 }

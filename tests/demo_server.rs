@@ -373,11 +373,20 @@ async fn upload_urls_accept_a_plain_put_and_refuse_a_second_credential() {
     assert!(stored.headers().contains_key("etag"));
     assert_eq!(demo.uploaded(&key), Some(4_096));
 
-    let bad_extension = client
-        .get_conversation_multimedia_upload_url("j?g")
+    // The spec puts no limit on the extension: an odd one is kept in the
+    // key and escaped in the URL, which still takes the upload.
+    let odd = client
+        .get_conversation_multimedia_upload_url("j?g é")
         .await
-        .unwrap_err();
-    assert_eq!(bad_extension.status(), Some(StatusCode::BAD_REQUEST));
+        .unwrap()
+        .conversation_multimedia_upload_url
+        .unwrap();
+    let (key, url) = (odd.key.unwrap(), odd.url.unwrap());
+    assert!(key.ends_with(".j?g é"), "{key}");
+    assert!(url.contains(".j%3Fg%20%C3%A9?"), "{url}");
+    let stored = http.put(&url).body("odd").send().await.unwrap();
+    assert_eq!(stored.status(), StatusCode::OK);
+    assert_eq!(demo.uploaded(&key), Some(3));
 }
 
 #[tokio::test]
@@ -428,6 +437,77 @@ async fn requests_need_a_credential_and_an_api_version() {
 }
 
 #[tokio::test]
+async fn a_demo_told_its_credential_refuses_every_other_one_with_401() {
+    let demo = DemoServer::builder()
+        .conversations(3)
+        .accept_only_api_key("right-key")
+        .accept_only_bearer_token("right-token")
+        .start()
+        .await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/conversation/conversations", demo.base_url());
+    let status_with = |name: &'static str, value: &'static str| {
+        let request = http
+            .get(&url)
+            .header(name, value)
+            .header("x-ultracart-api-version", "2017-03-01");
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: types::ErrorResponse = response.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+
+    for (name, value) in [
+        ("x-ultracart-simple-key", "wrong-key"),
+        ("x-ultracart-simple-key", DemoServer::API_KEY),
+        ("x-ultracart-simple-key", "right-token"),
+        ("authorization", "Bearer wrong-token"),
+        ("authorization", "Bearer right-key"),
+    ] {
+        let (status, body) = status_with(name, value).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {value}");
+        let error = body.error.expect("UltraCart's error body");
+        assert_eq!(error.error_code.as_deref(), Some("401"));
+        assert!(
+            !format!("{error:?}").contains(value),
+            "the credential is not echoed"
+        );
+    }
+    for (name, value) in [
+        ("x-ultracart-simple-key", "right-key"),
+        ("authorization", "Bearer right-token"),
+    ] {
+        let (status, _) = status_with(name, value).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {value}");
+    }
+
+    // Through the client: a wrong key is the typed 401, not retried; the
+    // demo's own client uses the key it accepts.
+    let wrong = Client::builder()
+        .api_key("wrong-key")
+        .base_url(demo.base_url())
+        .build()
+        .unwrap();
+    let before = demo.request_count();
+    let error = wrong.get_conversation("any").await.unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::UNAUTHORIZED));
+    assert!(!error.is_retryable());
+    assert_eq!(demo.request_count(), before + 1, "a 401 is not retried");
+    let page = demo
+        .client()
+        .unwrap()
+        .get_conversations(10, 0)
+        .await
+        .unwrap();
+    assert_eq!(page.conversations.unwrap().len(), 3);
+    assert!(!format!("{demo:?}").contains("right-key"));
+    let builder = DemoServer::builder().accept_only_api_key("right-key");
+    assert!(!format!("{builder:?}").contains("right-key"), "{builder:?}");
+}
+
+#[tokio::test]
 async fn malformed_requests_get_400() {
     let demo = DemoServer::with_conversations(1).await;
     let http = reqwest::Client::new();
@@ -446,7 +526,7 @@ async fn malformed_requests_get_400() {
 
     for query in [
         "_limit=500",
-        "_limit=0",
+        "_limit=-1",
         "_limit=abc",
         "_offset=-1",
         "_offset=x",
@@ -457,6 +537,44 @@ async fn malformed_requests_get_400() {
     }
     let (status, _) = send(http.put(&list).body("{not json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // JSON, but not the spec's object: serde alone would read `[null, null]`
+    // as a request with both fields absent.
+    for body in [
+        "[null, null]",
+        "[]",
+        "null",
+        "\"arn\"",
+        r#"{"conversation_arn": null}"#,
+        r#"{"conversation_arn": 7}"#,
+        r#"{"add_conversation_participant_arns": [null]}"#,
+    ] {
+        let (status, body_back) = send(http.put(&list).body(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            body_back.error.unwrap().error_code.as_deref(),
+            Some("400"),
+            "{body}"
+        );
+    }
+    // What the spec allows is started: arrays may be null, extra fields
+    // are ignored.
+    let (status, _) = send(http.put(&list).body(
+        r#"{"add_conversation_participant_arns": null, "conversation_arn": "arn:x", "x": 1}"#,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // `_limit=0` is the spec's least: an empty page, not an error.
+    let empty: types::ConversationsResponse = http
+        .get(format!("{list}?_limit=0"))
+        .header("x-ultracart-simple-key", DemoServer::API_KEY)
+        .header("x-ultracart-api-version", "2017-03-01")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty.conversations.map(|c| c.len()), Some(0));
     let (status, _) = send(http.post(&list)).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     let (status, _) =

@@ -216,10 +216,10 @@ async fn an_undocumented_status_with_an_error_body_is_still_readable() {
     server.get_conversation(|when, then| {
         when.conversation_uuid("missing");
         // Not a status the spec documents for this operation.
-        then.into_inner().status(404).json_body_obj(&error_body(
-            404,
-            "No such conversation.",
-            "conversation not found",
+        then.into_inner().status(409).json_body_obj(&error_body(
+            409,
+            "The conversation is busy.",
+            "conversation locked",
         ));
     });
 
@@ -228,8 +228,8 @@ async fn an_undocumented_status_with_an_error_body_is_still_readable() {
         .await
         .unwrap_err();
 
-    assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
-    assert_eq!(error.user_message(), Some("No such conversation."));
+    assert_eq!(error.status(), Some(StatusCode::CONFLICT));
+    assert_eq!(error.user_message(), Some("The conversation is busy."));
     assert!(!error.is_retryable());
 }
 

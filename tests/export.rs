@@ -196,23 +196,42 @@ async fn a_complete_export_run_again_sends_nothing_and_fresh_starts_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn following_after_an_export_appends_changes_and_resumes_from_the_progress_file() {
     let dir = scratch("follow");
+    // An export of 1,000 in pages of 50 costs 20 requests and more: a rerun
+    // that exported again could not hide among a few polls.
     let demo = DemoServer::builder()
-        .conversations(100)
+        .conversations(1_000)
         .changing_inbox(40.0)
         .start()
         .await;
     let client = demo.client().unwrap();
     let path = dir.join("out.jsonl");
     let follow_five = || async {
-        let follow = client.export(&path).follow(Duration::from_millis(20));
+        let follow = client
+            .export(&path)
+            .page_size(50)
+            .follow(Duration::from_millis(20));
         follow.take(5).try_collect::<Vec<_>>().await.unwrap()
     };
 
     let first = follow_five().await;
-    let lines = std::fs::read_to_string(&path).unwrap().lines().count();
-    assert!(lines >= 100 + 5, "{lines} lines");
+    let exported = std::fs::read_to_string(&path).unwrap();
+    let lines = exported.lines().count();
+    assert!(lines >= 1_000 + 5, "{lines} lines");
+    assert!(demo.request_count() >= 21, "the export's pages");
 
+    let before = demo.request_count();
     let resumed = follow_five().await;
+    let rerun_requests = demo.request_count() - before;
+
+    // Resumed: the export is not done again, nor the file rewritten; the
+    // rerun only polls, and appends its five changes.
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert!(now.starts_with(&exported), "the rerun rewrote the output");
+    assert_eq!(now.lines().count(), lines + 5);
+    assert!(
+        rerun_requests < 20,
+        "the rerun sent {rerun_requests} requests, as many as an export"
+    );
     let pairs: HashSet<_> = first
         .iter()
         .chain(&resumed)
@@ -225,6 +244,7 @@ async fn following_after_an_export_appends_changes_and_resumes_from_the_progress
         })
         .collect();
     assert_eq!(pairs.len(), 10, "no change appended twice");
+    eprintln!("follow: {lines} lines, then {rerun_requests} requests for five changes");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -123,12 +123,14 @@ async fn a_cancelled_call_keeps_its_slot_until_ultracart_has_answered() {
     .await;
     let client = client_at(api.base_url());
 
-    let cancelled =
-        tokio::time::timeout(Duration::from_millis(50), client.get_conversation("c")).await;
-    assert!(
-        cancelled.is_err(),
-        "the first call was cancelled mid-flight"
-    );
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_conversation("c").await }
+    });
+    // Cancelled once UltraCart has the request, not on a guess of when.
+    api.until_received(1).await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
     client.get_conversation("c").await.unwrap();
 
     assert_eq!(api.requests(), 2);
@@ -137,6 +139,7 @@ async fn a_cancelled_call_keeps_its_slot_until_ultracart_has_answered() {
         1,
         "the second request waited for the first"
     );
+    api.assert_one_at_a_time();
     assert_eq!(api.abandoned(), 0, "the first was read to its end");
 }
 
@@ -148,22 +151,49 @@ async fn many_cancelled_callers_never_overlap_requests() {
     .await;
     let client = client_at(api.base_url());
 
-    let calls: Vec<_> = (0..12u64)
+    // Twelve callers, each reading its own conversation, so the server's
+    // log says whose request is whose.
+    let mut calls: Vec<_> = (0..12)
         .map(|i| {
             let client = client.clone();
-            tokio::spawn(async move {
-                // Every other caller gives up early.
-                let patience = Duration::from_millis(if i % 2 == 0 { 30 } else { 5_000 });
-                let _ = tokio::time::timeout(patience, client.get_conversation("c")).await;
-            })
+            Some(tokio::spawn(async move {
+                client.get_conversation(&format!("c-{i}")).await
+            }))
         })
         .collect();
-    for call in calls {
-        call.await.unwrap();
+    // Four more give up while they queue for the slot, before they send.
+    let impatient: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_conversation("never-sent").await })
+        })
+        .collect();
+    api.until_received(1).await;
+    for call in impatient {
+        call.abort();
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every other caller gives up while UltraCart works on its request.
+    for n in 1..=12 {
+        api.until_received(n).await;
+        let path = api.log()[n - 1].path.clone();
+        let caller: usize = path.rsplit("c-").next().unwrap().parse().unwrap();
+        if caller.is_multiple_of(2) {
+            calls[caller].take().unwrap().abort();
+        }
+    }
+    for call in calls.into_iter().flatten() {
+        call.await.unwrap().unwrap();
+    }
+    api.until_done(12).await;
 
+    assert_eq!(api.requests(), 12, "the impatient callers sent nothing");
     assert_eq!(api.max_in_flight(), 1);
+    api.assert_one_at_a_time();
+    assert_eq!(
+        api.abandoned(),
+        0,
+        "each cancelled caller's request was read to its end"
+    );
 }
 
 #[tokio::test]

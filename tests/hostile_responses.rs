@@ -68,10 +68,32 @@ impl Hostile {
         c.forget_agent_credentials().await;
         let listing: Vec<_> =
             futures::StreamExt::collect(c.conversations().max_items(50).items()).await;
+        assert_each_once(&listing, 50);
+    }
+}
+
+/// A listing's outcome is each conversation once, at most `max` of them,
+/// then at most one error, last: never a copy of one conversation, however
+/// often the server sends it. A conversation is known by its uuid, or by
+/// all it says when it has none.
+fn assert_each_once(listing: &[Result<types::ConversationSummary, Error>], max: usize) {
+    let (items, errors): (Vec<_>, Vec<_>) = listing.iter().partition(|r| r.is_ok());
+    assert!(errors.len() <= 1, "{} errors", errors.len());
+    if !errors.is_empty() {
         assert!(
-            listing.len() <= 51,
-            "a listing of a hostile server stays bounded"
+            listing.last().unwrap().is_err(),
+            "the error ends the listing"
         );
+    }
+    assert!(items.len() <= max, "{} items", items.len());
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        let item = item.as_ref().unwrap();
+        let identity = match &item.conversation_uuid {
+            Some(uuid) => format!("uuid {uuid}"),
+            None => serde_json::to_string(item).unwrap(),
+        };
+        assert!(seen.insert(identity.clone()), "listed twice: {identity}");
     }
 }
 
@@ -193,19 +215,55 @@ proptest! {
 #[tokio::test]
 async fn paging_metadata_of_every_odd_shape_ends() {
     let hostile = Hostile::start().await;
-    for result_set in [
-        json!({"more": true, "next_offset": -1}),
-        json!({"more": true, "next_offset": 0}),
-        json!({"more": true, "next_offset": 2_147_483_647}),
-        json!({"more": true, "next_offset": "200"}),
-        json!({"more": "yes"}),
-        json!(null),
-        json!({}),
+    // Each shape, and whether the page decodes (a string where the spec
+    // has a number or a boolean does not).
+    for (result_set, decodes) in [
+        (json!({"more": true, "next_offset": -1}), true),
+        (json!({"more": true, "next_offset": 0}), true),
+        (json!({"more": true, "next_offset": 2_147_483_647}), true),
+        (json!({"more": true, "next_offset": "200"}), false),
+        (json!({"more": "yes"}), false),
+        (json!(null), true),
+        (json!({}), true),
     ] {
+        // The same one conversation on every page, whatever is asked.
         let page = json!({"conversations": [{"conversation_uuid": "a"}], "metadata": {"result_set": result_set}});
         hostile.every_operation(Reply::json(200, &page)).await;
+
+        // A whole listing, with its reads at the top: "a" once, and an end
+        // within a few requests.
+        let client = builder_at(hostile.server.base_url())
+            .max_retries(0)
+            .build()
+            .unwrap();
+        let before = hostile.server.requests();
+        let listing: Vec<_> = futures::StreamExt::collect(client.conversations().items()).await;
+        let requests = hostile.server.requests() - before;
+
+        assert_each_once(&listing, usize::MAX);
+        let uuids: Vec<_> = listing
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|s| s.conversation_uuid.as_deref())
+            .collect();
+        if decodes {
+            assert_eq!(uuids, [Some("a")], "{result_set}");
+        } else {
+            assert!(uuids.is_empty(), "{result_set}");
+            assert!(
+                matches!(listing[..], [Err(Error::Decode { .. })]),
+                "{result_set}: {listing:?}"
+            );
+        }
+        assert!(
+            (1..=6).contains(&requests),
+            "{result_set}: {requests} requests"
+        );
+        eprintln!(
+            "{result_set}: {requests} requests, {} results",
+            listing.len()
+        );
     }
-    assert!(hostile.server.requests() > 0);
 }
 
 #[tokio::test]

@@ -248,10 +248,12 @@ async fn the_next_page_is_fetched_while_the_caller_works() {
     let mut pages = client.conversations().prefetch(1).pages();
 
     let first = pages.try_next().await.unwrap().unwrap();
-    // The caller is busy; the second page is already being fetched.
-    tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(first.offset(), 0);
-    assert_eq!(server.requests(), 2);
+    // The caller is busy and asks for nothing; the second page is being
+    // fetched all the same (the wait fails the test if it never comes).
+    server.until_received(2).await;
+    let second = &server.log()[1];
+    assert_eq!(second.query_number("_offset"), Some(200));
     drop(pages);
 }
 
@@ -265,9 +267,13 @@ async fn dropping_the_stream_stops_the_listing_but_lets_the_request_under_way_fi
         items.try_next().await.unwrap().unwrap();
     }
     // The caller works on; meanwhile the next page has been requested.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Dropped while UltraCart works on that request.
+    server.until_received(2).await;
+    assert_eq!(server.in_flight(), 1, "the page ahead is still under way");
     drop(items);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.until_done(2).await;
+    // Time for a request that should not come to show itself.
+    tokio::time::sleep(Duration::from_millis(100)).await;
 
     assert_eq!(
         server.requests(),

@@ -2,7 +2,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime},
+};
 
 use common::{
     builder_at, client_at,
@@ -42,13 +45,16 @@ async fn a_429_with_a_short_retry_after_waits_that_long_then_succeeds() {
 
 #[tokio::test]
 async fn a_429_with_an_http_date_retry_after_is_understood() {
-    let server = ScriptedServer::start(|_, n| match n {
+    // An HTTP date has whole seconds: two seconds ahead, cut to its second,
+    // is more than one second ahead.
+    let retry_at = Arc::new(Mutex::new(None));
+    let told = retry_at.clone();
+    let server = ScriptedServer::start(move |_, n| match n {
         0 => {
-            let soon = std::time::SystemTime::now() + Duration::from_secs(1);
-            Reply::text(429, "").header(
-                "retry-after",
-                &httpdate::fmt_http_date(soon + Duration::from_secs(1)),
-            )
+            let date = SystemTime::now() + Duration::from_secs(2);
+            let text = httpdate::fmt_http_date(date);
+            *told.lock().unwrap() = Some(httpdate::parse_http_date(&text).unwrap());
+            Reply::text(429, "").header("retry-after", &text)
         }
         _ => conversation(),
     })
@@ -58,6 +64,19 @@ async fn a_429_with_an_http_date_retry_after_is_understood() {
     client.get_conversation("c-1").await.unwrap();
 
     assert_eq!(server.requests(), 2);
+    // The retry waited for the date, by the clock the date is on ...
+    let retried_at = SystemTime::now();
+    let date = retry_at.lock().unwrap().unwrap();
+    assert!(retried_at >= date, "retried before {date:?}");
+    // ... and at least the second the date was ahead, by the server's log
+    // (a client that ignored the header would retry after its backoff of
+    // a few milliseconds).
+    let log = server.log();
+    let waited = log[1].at - log[0].at;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?}"
+    );
 }
 
 #[tokio::test]

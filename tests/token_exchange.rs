@@ -138,12 +138,30 @@ async fn a_rotated_refresh_token_is_kept_and_stored_when_its_caller_is_cancelled
         });
     let client = api_client(&api.base_url(), provider);
 
-    // The caller gives up while UltraCart is rotating the refresh token.
-    let cancelled =
-        tokio::time::timeout(Duration::from_millis(50), client.get_conversation("c")).await;
-    assert!(cancelled.is_err(), "the call was cancelled");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The caller gives up once the token endpoint has its request, while
+    // UltraCart is rotating the refresh token.
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.get_conversation("c").await }
+    });
+    oauth.until_received(1).await;
+    call.abort();
+    assert!(
+        call.await.unwrap_err().is_cancelled(),
+        "the call was cancelled"
+    );
+    oauth.until_done(1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while stored.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "nothing was stored");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(*stored.lock().unwrap(), ["refresh-rotated-1"]);
+    assert_eq!(
+        api.requests(),
+        0,
+        "the cancelled call sent nothing to the API"
+    );
 
     // The access token (1 s, counted from its arrival after the endpoint's
     // 300 ms and the exchange client's set-up) has expired by now: the next

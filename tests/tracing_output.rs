@@ -116,6 +116,28 @@ async fn every_call_and_failure_path_traces_no_secret_and_no_body() {
     for part in AGENT_JWT.split('.') {
         assert!(!text.contains(part));
     }
+    // And each call was traced: a span per call that reached UltraCart,
+    // closed with its operation and the status it got (`exercise` twice;
+    // the empty uuid is refused before it is sent).
+    let answered = |operation: &str| {
+        text.lines()
+            .filter(|l| l.contains("close") && l.contains("status="))
+            .filter(|l| l.contains(&format!("operation=\"{operation}\"")))
+            .count()
+    };
+    for (operation, calls) in [
+        ("get_agent_websocket_authorization", 2),
+        ("get_conversation", 4),
+        ("get_conversation_multimedia_upload_url", 2),
+        ("join_conversation", 2),
+        ("leave_conversation", 2),
+        ("start_conversation", 2),
+    ] {
+        assert_eq!(answered(operation), calls, "{operation}: {text}");
+    }
+    // Two calls, and at least one page for each of the two listings.
+    let listing = answered("get_conversations");
+    assert!(listing >= 4, "get_conversations: {listing} spans: {text}");
 }
 
 #[tokio::test]

@@ -42,6 +42,26 @@ impl Running {
         Self { changes, task }
     }
 
+    /// Waits until the watch has reported `n` changes (at most 10 s) and
+    /// returns the first `n`.
+    async fn until_reported(&self, n: usize) -> Vec<Change> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            {
+                let changes = self.changes.lock().unwrap();
+                if changes.len() >= n {
+                    return changes[..n].to_vec();
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} reported within 10 s, not {n}",
+                    changes.len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Stops the watch (dropping it) and returns what it reported.
     fn stop(self) -> Vec<Change> {
         self.task.abort();
@@ -49,13 +69,10 @@ impl Running {
     }
 }
 
-/// Waits until the server has answered the watch's first read, so that
-/// what changes afterwards is what the watch must report.
+/// Waits until the server's work on the watch's first read is over, so
+/// that what changes afterwards is what the watch must report.
 async fn first_read_done(inbox: &ChangingInbox) {
-    while inbox.server.requests() == 0 {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    inbox.server.until_done(1).await;
 }
 
 fn second(change: &Change) -> i64 {
@@ -160,15 +177,33 @@ async fn bursts_that_span_pages_while_the_inbox_shifts_lose_nothing_and_repeat_n
 async fn a_quiet_inbox_reports_nothing_and_costs_one_request_a_poll() {
     let inbox = ChangingInbox::start(500, Ties::Uuid).await;
     let client = client_at(inbox.server.base_url());
+    let started = std::time::Instant::now();
     let running = Running::start(client.conversations().watch().every(POLL));
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let requests = inbox.server.requests();
+    let elapsed = started.elapsed();
     let reported = running.stop();
 
     assert!(reported.is_empty(), "{} reported", reported.len());
-    // At least a few polls even on a loaded machine; at most one a period.
-    assert!((4..=16).contains(&requests), "{requests} requests");
-    eprintln!("quiet inbox: nothing reported, {requests} requests in 1.2 s");
+    // Each poll is one request for the top page: none reads further down.
+    for request in inbox.server.log() {
+        assert_eq!(
+            request.query_number("_offset").unwrap_or(0),
+            0,
+            "request {} read below the top page",
+            request.index
+        );
+    }
+    // And no more requests than polls: a poll starts a period after the
+    // one before it at the soonest, the first at once (a stalled machine
+    // polls less, never more).
+    let polls = (elapsed.as_millis() / POLL.as_millis()) as usize + 1;
+    assert!(
+        requests <= polls,
+        "{requests} requests in {elapsed:?}, at most {polls} polls"
+    );
+    assert!(requests >= 3, "the watch polled: {requests} requests");
+    eprintln!("quiet inbox: nothing reported, {requests} requests in {elapsed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,7 +250,7 @@ async fn a_watch_resumed_from_a_saved_bookmark_misses_nothing_and_repeats_nothin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn include_existing_reports_every_conversation_then_every_change() {
     let inbox = ChangingInbox::start(300, Ties::Recency).await;
-    let existing = inbox.uuids();
+    let existing: HashSet<_> = inbox.uuids().into_iter().collect();
     let client = client_at(inbox.server.base_url());
     let running = Running::start(
         client
@@ -224,28 +259,34 @@ async fn include_existing_reports_every_conversation_then_every_change() {
             .include_existing()
             .every(POLL),
     );
+
+    // First the existing conversations, each once: the inbox stays still
+    // until as many have been reported, so nothing else can be among them.
+    let first: Vec<_> = running
+        .until_reported(existing.len())
+        .await
+        .iter()
+        .map(|c| c.summary().conversation_uuid.clone().unwrap())
+        .collect();
+    let first_set: HashSet<_> = first.iter().cloned().collect();
+    assert_eq!(
+        first_set.len(),
+        first.len(),
+        "the first reports are distinct"
+    );
+    assert_eq!(
+        first_set, existing,
+        "the first reports are the existing ones"
+    );
+
+    // Then every change.
     inbox.start_changing(5);
     tokio::time::sleep(Duration::from_secs(2)).await;
     inbox.stop_changing();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let reported = running.stop();
 
-    let first: HashSet<_> = reported
-        .iter()
-        .take(existing.len())
-        .filter_map(|c| c.summary().conversation_uuid.clone())
-        .collect();
-    assert_eq!(
-        first.len(),
-        existing.len(),
-        "the first reports are distinct"
-    );
-    let all: HashSet<_> = reported
-        .iter()
-        .filter_map(|c| c.summary().conversation_uuid.clone())
-        .collect();
-    assert!(existing.iter().all(|uuid| all.contains(uuid)));
-    assert_each_change_once(&inbox.changes(), &reported);
+    assert_each_change_once(&inbox.changes(), &reported[existing.len()..]);
     assert!(reported.len() > existing.len(), "changes came after");
     eprintln!(
         "include_existing: {} existing, then {} changes made, {} reported in all",
@@ -279,6 +320,9 @@ async fn a_watch_beside_a_listing_on_one_client_never_has_two_requests_in_flight
     );
 }
 
+/// How often [`five_after`]'s watch polls.
+const FAST_POLL: Duration = Duration::from_millis(10);
+
 /// A watch of every conversation on a server that answers its first
 /// `failures` requests with `failure`, and five conversations after; the
 /// client does not retry, so each failure reaches the watch. Returns the
@@ -300,7 +344,7 @@ async fn five_after(failures: usize, failure: Reply) -> ScriptedServer {
         .conversations()
         .watch()
         .include_existing()
-        .every(Duration::from_millis(10));
+        .every(FAST_POLL);
 
     let five: Vec<_> = watch.take(5).try_collect().await.unwrap();
     assert_eq!(five.len(), 5);
@@ -316,8 +360,19 @@ async fn transient_failures_delay_the_next_poll_and_the_watch_goes_on() {
         4,
         "three failed polls, then one that worked"
     );
+    // The n-th failure in a row waits twice the period n times over: 20,
+    // 40, then 80 ms. Each gap is at least that (a sleep never ends early;
+    // a stall only lengthens a gap), so a stall cannot pass a watch that
+    // does not back off.
     let gaps: Vec<_> = server.log().windows(2).map(|w| w[1].at - w[0].at).collect();
-    assert!(gaps[1] > gaps[0], "each failure waits longer: {gaps:?}");
+    for (n, gap) in gaps.iter().enumerate() {
+        let backoff = FAST_POLL * 2u32.pow(n as u32 + 1);
+        assert!(
+            *gap >= backoff,
+            "after failure {}: {gap:?}, not {backoff:?} (gaps {gaps:?})",
+            n + 1
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

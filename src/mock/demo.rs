@@ -10,7 +10,7 @@ use httpmock::MockServer;
 use super::{
     live::{Churn, Flow, LeakyBucket},
     routes,
-    state::{Shared, State, lock},
+    state::{Accepted, Shared, State, lock},
 };
 use crate::{AnswerShape, Client, Error, Timestamp};
 
@@ -19,9 +19,12 @@ use crate::{AnswerShape, Client, Error, Timestamp};
 ///
 /// It listens on `127.0.0.1` and answers the seven operations the way the
 /// real service does: it requires a credential (any non-empty simple key or
-/// bearer token; 401 otherwise) and the `X-UltraCart-Api-Version` header
+/// bearer token, or only the ones given to
+/// [`DemoServerBuilder::accept_only_api_key`] and
+/// [`accept_only_bearer_token`](DemoServerBuilder::accept_only_bearer_token);
+/// 401 otherwise) and the `X-UltraCart-Api-Version` header
 /// (400 otherwise), pages newest first with UltraCart's `result_set`
-/// (`_limit` 1 to 200, default 100), answers unknown conversations with 404
+/// (`_limit` up to 200, 0 an empty page, default 100), answers unknown conversations with 404
 /// and malformed requests with 400, always with UltraCart's `ErrorResponse`
 /// body. It answers `getConversation`, `getAgentWebsocketAuthorization` and
 /// `startConversation` in UltraCart's envelope, as the live service does,
@@ -60,8 +63,9 @@ pub struct DemoServer {
 }
 
 impl DemoServer {
-    /// The simple key [`client`](Self::client) uses. The demo accepts any
-    /// non-empty key or bearer token; this one is just a recognizable value.
+    /// The simple key [`client`](Self::client) uses unless the demo was
+    /// told which keys to accept. The demo accepts any non-empty key or
+    /// bearer token by default; this one is just a recognizable value.
     ///
     /// ```
     /// # use ultracart_conversation::mock::DemoServer;
@@ -142,6 +146,7 @@ impl DemoServer {
             churn: None,
             flow: None,
             bucket: None,
+            accepted: None,
         }
     }
 
@@ -167,7 +172,9 @@ impl DemoServer {
     }
 
     /// A client for this server, authenticated with [`API_KEY`](Self::API_KEY)
-    /// and otherwise configured with the defaults.
+    /// (or, on a demo told which credentials to accept, the first key it
+    /// accepts, else the first token) and otherwise configured with the
+    /// defaults.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -178,10 +185,18 @@ impl DemoServer {
     /// # Ok(()) }
     /// ```
     pub fn client(&self) -> Result<Client, Error> {
-        Client::builder()
-            .api_key(Self::API_KEY)
-            .base_url(self.base_url())
-            .build()
+        let accepted = lock(&self.state).accepted.clone();
+        let builder = Client::builder().base_url(self.base_url());
+        let builder = match accepted {
+            Some(Accepted { api_keys, .. }) if !api_keys.is_empty() => {
+                builder.api_key(api_keys[0].clone())
+            }
+            Some(Accepted { bearer_tokens, .. }) if !bearer_tokens.is_empty() => {
+                builder.bearer_token(bearer_tokens[0].clone())
+            }
+            _ => builder.api_key(Self::API_KEY),
+        };
+        builder.build()
     }
 
     /// The underlying httpmock server, to add mocks of your own, for example
@@ -373,6 +388,7 @@ pub struct DemoServerBuilder {
     churn: Option<Churn>,
     flow: Option<f64>,
     bucket: Option<(u32, f64)>,
+    accepted: Option<Accepted>,
 }
 
 impl DemoServerBuilder {
@@ -463,6 +479,68 @@ impl DemoServerBuilder {
         self
     }
 
+    /// Refuses every credential but this simple key (and any others given
+    /// to this method or to [`accept_only_bearer_token`](Self::accept_only_bearer_token)):
+    /// a request with another key or token gets 401 and UltraCart's error
+    /// body, as UltraCart answers a wrong key. By default the demo accepts
+    /// any non-empty credential, so this is how to test what your code does
+    /// with a 401. [`DemoServer::client`] then uses this key.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// use ultracart_conversation::{Client, StatusCode, mock::DemoServer};
+    ///
+    /// let demo = DemoServer::builder()
+    ///     .accept_only_api_key("the-right-key")
+    ///     .start()
+    ///     .await;
+    /// let wrong = Client::builder()
+    ///     .api_key("a-wrong-key")
+    ///     .base_url(demo.base_url())
+    ///     .build()?;
+    /// let error = wrong.get_conversations(10, 0).await.unwrap_err();
+    /// assert_eq!(error.status(), Some(StatusCode::UNAUTHORIZED));
+    /// demo.client()?.get_conversations(10, 0).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn accept_only_api_key(mut self, key: impl Into<String>) -> Self {
+        self.accepted
+            .get_or_insert_with(Accepted::default)
+            .api_keys
+            .push(key.into());
+        self
+    }
+
+    /// Refuses every credential but this OAuth bearer token (and any others
+    /// given to this method or to [`accept_only_api_key`](Self::accept_only_api_key)),
+    /// with 401.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ultracart_conversation::Error> {
+    /// use ultracart_conversation::{Client, StatusCode, mock::DemoServer};
+    ///
+    /// let demo = DemoServer::builder()
+    ///     .accept_only_bearer_token("the-right-token")
+    ///     .start()
+    ///     .await;
+    /// let stale = Client::builder()
+    ///     .bearer_token("an-expired-token")
+    ///     .base_url(demo.base_url())
+    ///     .build()?;
+    /// let error = stale.get_conversation("any").await.unwrap_err();
+    /// assert_eq!(error.status(), Some(StatusCode::UNAUTHORIZED));
+    /// # Ok(()) }
+    /// ```
+    pub fn accept_only_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.accepted
+            .get_or_insert_with(Accepted::default)
+            .bearer_tokens
+            .push(token.into());
+        self
+    }
+
     /// Starts the server.
     ///
     /// # Panics
@@ -484,6 +562,7 @@ impl DemoServerBuilder {
         state.bucket = self
             .bucket
             .map(|(capacity, per_second)| LeakyBucket::new(capacity, per_second));
+        state.accepted = self.accepted;
         let state = Arc::new(Mutex::new(state));
         let routes = routes::install(&server, &state).await;
         DemoServer {

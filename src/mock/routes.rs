@@ -83,12 +83,22 @@ fn api(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
             .push(("retry-after".into(), retry_after.as_secs().to_string()));
         return response;
     }
-    if !has_credential(request) {
-        return wire::error(
-            401,
-            "Authentication is required.",
-            "Send a simple key in x-ultracart-simple-key or an OAuth token in Authorization: Bearer.",
-        );
+    match credential(state, request) {
+        Credential::Accepted => {}
+        Credential::Missing => {
+            return wire::error(
+                401,
+                "Authentication is required.",
+                "Send a simple key in x-ultracart-simple-key or an OAuth token in Authorization: Bearer.",
+            );
+        }
+        Credential::Refused => {
+            return wire::error(
+                401,
+                "The credentials are not valid.",
+                "The simple key or OAuth token was not accepted.",
+            );
+        }
     }
     if header(request, "x-ultracart-api-version").is_none_or(|v| v.trim().is_empty()) {
         return wire::error(
@@ -154,28 +164,55 @@ fn api(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
     }
 }
 
-/// A simple key, or an OAuth bearer token; the demo accepts any non-empty one.
-fn has_credential(request: &HttpMockRequest) -> bool {
-    let simple_key =
-        header(request, "x-ultracart-simple-key").is_some_and(|k| !k.trim().is_empty());
+/// What the demo makes of a request's credential.
+enum Credential {
+    Accepted,
+    /// No simple key and no bearer token, or only empty ones.
+    Missing,
+    /// One was sent, but a strict demo does not accept it.
+    Refused,
+}
+
+/// A simple key, or an OAuth bearer token: any non-empty one, or, when the
+/// demo is strict ([`DemoServerBuilder::accept_only_api_key`](super::DemoServerBuilder::accept_only_api_key)),
+/// only one it was told to accept.
+fn credential(state: &Shared, request: &HttpMockRequest) -> Credential {
+    let simple_key = header(request, "x-ultracart-simple-key")
+        .map(str::trim)
+        .filter(|key| !key.is_empty());
     let bearer = header(request, "authorization")
         .and_then(|value| value.split_once(' '))
-        .is_some_and(|(scheme, token)| {
-            scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
-        });
-    simple_key || bearer
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty());
+    if simple_key.is_none() && bearer.is_none() {
+        return Credential::Missing;
+    }
+    let accepted = match &lock(state).accepted {
+        None => true,
+        Some(accepted) => {
+            simple_key.is_some_and(|key| accepted.api_keys.iter().any(|k| k == key))
+                || bearer.is_some_and(|token| accepted.bearer_tokens.iter().any(|t| t == token))
+        }
+    };
+    if accepted {
+        Credential::Accepted
+    } else {
+        Credential::Refused
+    }
 }
 
 fn list(state: &Shared, target: &Target) -> HttpMockResponse {
     let limit = match target.query("_limit") {
         None => DEFAULT_LIMIT,
+        // 0 is an empty page, as the spec's minimum allows.
         Some(text) => match text.trim().parse::<usize>() {
-            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            Ok(limit) if limit <= MAX_LIMIT => limit,
             _ => {
                 return wire::error(
                     400,
                     "The page size is invalid.",
-                    &format!("_limit must be a whole number from 1 to {MAX_LIMIT}."),
+                    &format!("_limit must be a whole number from 0 to {MAX_LIMIT}."),
                 );
             }
         },
@@ -202,7 +239,7 @@ fn list(state: &Shared, target: &Target) -> HttpMockResponse {
 }
 
 fn start(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
-    match serde_json::from_slice::<types::ConversationStartRequest>(request.body_ref()) {
+    match start_request(request.body_ref()) {
         Ok(start) => {
             let (started, shape) = {
                 let mut state = lock(state);
@@ -221,11 +258,41 @@ fn start(state: &Shared, request: &HttpMockRequest) -> HttpMockResponse {
                 _ => wire::model(shape, "conversation", &started),
             }
         }
-        Err(e) => wire::error(
+        Err(problem) => wire::error(
             400,
             "The request body is invalid.",
-            &format!("Expected a ConversationStartRequest JSON object: {e}"),
+            &format!("Expected a ConversationStartRequest JSON object: {problem}"),
         ),
+    }
+}
+
+/// The body of `startConversation`: a JSON object whose fields have the
+/// spec's types, and nothing else. serde would also read a struct from an
+/// array of its fields (`[null, null]`), and a null for a field that is not
+/// nullable; UltraCart refuses both.
+fn start_request(body: &[u8]) -> Result<types::ConversationStartRequest, String> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(fields)) => {
+            // The spec's `conversation_arn` is a string; unlike its arrays,
+            // it is not nullable.
+            if fields.get("conversation_arn") == Some(&serde_json::Value::Null) {
+                return Err("conversation_arn is null; send a string or leave it out".into());
+            }
+            serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())
+        }
+        Ok(other) => Err(format!("got {}", json_kind(&other))),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -258,17 +325,18 @@ fn agent_auth(shape: AnswerShape) -> HttpMockResponse {
 }
 
 fn upload_url(state: &Shared, extension: &str) -> HttpMockResponse {
-    // A leading dot is tolerated, as clients pass `.jpg` as often as `jpg`;
-    // anything but a short alphanumeric extension would make a bad key.
-    let extension = extension.strip_prefix('.').unwrap_or(extension);
-    if extension.is_empty()
-        || extension.len() > 10
-        || !extension.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    // A leading dot is tolerated, as clients pass `.jpg` as often as `jpg`.
+    // The spec puts no other limit on the extension, so neither does the
+    // demo: the key keeps it as it is, and the URL escapes it.
+    let extension = match extension.strip_prefix('.') {
+        Some(rest) if !rest.is_empty() => rest,
+        _ => extension,
+    };
+    if extension.is_empty() {
         return wire::error(
             400,
             "The file extension is invalid.",
-            "The extension must be 1 to 10 letters or digits, such as jpg or mp4.",
+            "The extension is empty; send one such as jpg or mp4.",
         );
     }
     let upload_url = lock(state).issue_upload(extension);

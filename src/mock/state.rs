@@ -28,6 +28,16 @@ pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What of an object key is escaped in its upload URL: all but the
+/// characters a path segment may carry as they are, and the `/` between
+/// segments.
+const KEY_IN_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 /// How long an upload URL stays valid, as `X-Amz-Expires` says.
 pub(crate) const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(900);
 
@@ -52,6 +62,26 @@ pub(crate) struct State {
     pub(crate) bucket: Option<LeakyBucket>,
     throttled: usize,
     listings: usize,
+    /// The only credentials accepted, when the demo is strict about them;
+    /// `None`: any non-empty one.
+    pub(crate) accepted: Option<Accepted>,
+}
+
+/// The credentials a strict demo accepts; every other one gets 401.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Accepted {
+    pub(crate) api_keys: Vec<String>,
+    pub(crate) bearer_tokens: Vec<String>,
+}
+
+impl std::fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials, even a demo's, stay out of Debug output.
+        f.debug_struct("Accepted")
+            .field("api_keys", &self.api_keys.len())
+            .field("bearer_tokens", &self.bearer_tokens.len())
+            .finish()
+    }
 }
 
 struct Upload {
@@ -84,6 +114,7 @@ impl State {
             bucket: None,
             throttled: 0,
             listings: 0,
+            accepted: None,
         }
     }
 
@@ -318,8 +349,10 @@ impl State {
     ) -> types::ConversationMultimediaUploadUrl {
         let key = format!("conversation/{MERCHANT_ID}/{}.{extension}", self.rng.uuid());
         let signature = token::presign_signature(&key, self.rng.next_u64());
+        // The key as it is; in the URL, escaped (the storage decodes it).
+        let path = percent_encoding::utf8_percent_encode(&key, KEY_IN_PATH);
         let url = format!(
-            "{}/demo-storage/{key}?X-Amz-Signature={signature}&X-Amz-Expires={}",
+            "{}/demo-storage/{path}?X-Amz-Signature={signature}&X-Amz-Expires={}",
             self.base_url,
             UPLOAD_URL_LIFETIME.as_secs()
         );

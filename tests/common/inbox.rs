@@ -1,6 +1,7 @@
-//! An inbox that changes in wall-clock time, served over real HTTP by the
-//! scripted server (which counts requests and how many were in flight at
-//! once): what a watch follows on a live account.
+//! Inboxes that change, served over real HTTP by the scripted server (which
+//! counts requests and how many were in flight at once): one that changes
+//! in wall-clock time, what a watch follows on a live account; and one that
+//! moves under a listing's pages, as the demo server's busy inbox does.
 
 use std::{
     sync::{Arc, Mutex},
@@ -140,41 +141,12 @@ fn change(state: &Mutex<State>) {
 }
 
 fn page(state: &Mutex<State>, request: &Received) -> Reply {
-    let limit = request.query_number("_limit").unwrap_or(100);
-    let offset = request.query_number("_offset").unwrap_or(0);
     let state = state.lock().unwrap();
     let mut ordered = state.conversations.clone();
     if state.ties == Ties::Uuid {
         ordered.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
-    let total = ordered.len();
-    let conversations: Vec<_> = ordered
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|(uuid, second)| summary(uuid, *second))
-        .collect();
-    let count = conversations.len();
-    let number = |n: usize| Some(n as i32);
-    Reply::json(
-        200,
-        &types::ConversationsResponse {
-            conversations: Some(conversations),
-            metadata: Some(types::ResponseMetadata {
-                payload_name: None,
-                result_set: Some(types::ResultSet {
-                    count: number(count),
-                    limit: number(limit),
-                    more: Some(offset + count < total),
-                    next_offset: number(offset + count),
-                    offset: number(offset),
-                    total_records: number(total),
-                }),
-            }),
-            success: Some(true),
-            ..Default::default()
-        },
-    )
+    listed(&ordered, request)
 }
 
 /// A summary as UltraCart writes it: the time in `-04:00`, to the second.
@@ -190,4 +162,92 @@ pub fn summary(uuid: &str, second: i64) -> types::ConversationSummary {
         last_conversation_message_body: Some(format!("message at {second}")),
         ..Default::default()
     }
+}
+
+/// The demo server's busy inbox (`DemoServerBuilder::busy_inbox`) served by
+/// the scripted server, which counts requests in flight: before each
+/// listing page but the first, `moves` conversations the page has not
+/// reached (at or after its offset) get a message and jump to the top, and
+/// `starts` new ones start there. Each answer takes `delay`, so requests
+/// that overlap are seen to.
+pub struct BusyInbox {
+    pub server: ScriptedServer,
+    state: Arc<Mutex<Vec<(String, i64)>>>,
+}
+
+impl BusyInbox {
+    pub async fn start(count: usize, moves: usize, starts: usize, delay: Duration) -> Self {
+        let newest = now_second() - 60;
+        let conversations: Vec<_> = (0..count)
+            .map(|i| (format!("conv-{i:05}"), newest - 60 * i as i64))
+            .collect();
+        let state = Arc::new(Mutex::new(conversations));
+        let served = state.clone();
+        let rng = Mutex::new(fastrand::Rng::with_seed(7));
+        let made = Mutex::new(count);
+        let server = ScriptedServer::start(move |request, index| {
+            let offset = request.query_number("_offset").unwrap_or(0);
+            if index > 0 {
+                let mut conversations = served.lock().unwrap();
+                let mut rng = rng.lock().unwrap();
+                let second = now_second();
+                for _ in 0..moves {
+                    if offset >= conversations.len() {
+                        break;
+                    }
+                    let at = rng.usize(offset..conversations.len());
+                    let (uuid, _) = conversations.remove(at);
+                    conversations.insert(0, (uuid, second));
+                }
+                let mut made = made.lock().unwrap();
+                for _ in 0..starts {
+                    *made += 1;
+                    conversations.insert(0, (format!("conv-{:05}", *made), second));
+                }
+            }
+            listed(&served.lock().unwrap(), request).delay(delay)
+        })
+        .await;
+        Self { server, state }
+    }
+
+    /// Every conversation there is now.
+    pub fn uuids(&self) -> Vec<String> {
+        let conversations = self.state.lock().unwrap();
+        conversations.iter().map(|(u, _)| u.clone()).collect()
+    }
+}
+
+/// The page of `conversations` (newest first) that `request` asks for.
+fn listed(conversations: &[(String, i64)], request: &Received) -> Reply {
+    let limit = request.query_number("_limit").unwrap_or(100);
+    let offset = request.query_number("_offset").unwrap_or(0);
+    let total = conversations.len();
+    let page: Vec<_> = conversations
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(uuid, second)| summary(uuid, *second))
+        .collect();
+    let count = page.len();
+    let number = |n: usize| Some(n as i32);
+    Reply::json(
+        200,
+        &types::ConversationsResponse {
+            conversations: Some(page),
+            metadata: Some(types::ResponseMetadata {
+                payload_name: None,
+                result_set: Some(types::ResultSet {
+                    count: number(count),
+                    limit: number(limit),
+                    more: Some(offset + count < total),
+                    next_offset: number(offset + count),
+                    offset: number(offset),
+                    total_records: number(total),
+                }),
+            }),
+            success: Some(true),
+            ..Default::default()
+        },
+    )
 }

@@ -1,6 +1,12 @@
 //! A tiny keep-alive HTTP/1.1 server whose answers a closure decides, and
 //! which counts what httpmock cannot: requests in flight at once, and
 //! requests whose client hung up before the answer.
+//!
+//! As UltraCart does, it goes on working on a request whose client hung up:
+//! the request stays in flight until its delay is over, so a client that
+//! sends the next one before then overlaps it, and the counts show it.
+//! Tests wait on what the server saw ([`ScriptedServer::until_received`],
+//! [`ScriptedServer::until_done`]), never on a guess of how long it takes.
 
 use std::{
     net::SocketAddr,
@@ -27,7 +33,13 @@ pub struct Received {
     pub query: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the whole request had arrived.
     pub at: Instant,
+    /// Its place in arrival order, from 0.
+    pub index: usize,
+    /// When the server's work on it ended (its delay was over, whether or
+    /// not the client was still there); `None` while it is in flight.
+    pub done: Option<Instant>,
 }
 
 impl Received {
@@ -100,8 +112,15 @@ struct Stats {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     abandoned: AtomicUsize,
+    done: AtomicUsize,
+    /// In arrival order: `log[i].index == i`.
     log: Mutex<Vec<Received>>,
+    /// Woken whenever a count changes.
+    changed: tokio::sync::Notify,
 }
+
+/// How long a test waits for the server to see something before it fails.
+const PATIENCE: Duration = Duration::from_secs(20);
 
 pub struct ScriptedServer {
     addr: SocketAddr,
@@ -168,13 +187,102 @@ impl ScriptedServer {
         self.stats.max_in_flight.load(Ordering::SeqCst)
     }
 
-    /// Requests whose client closed the connection before the answer.
+    /// Requests whose client closed the connection before the answer
+    /// (counted when the server notices, though the request stays in
+    /// flight until its delay is over).
     pub fn abandoned(&self) -> usize {
         self.stats.abandoned.load(Ordering::SeqCst)
     }
 
+    /// Requests the server is working on now.
+    pub fn in_flight(&self) -> usize {
+        self.stats.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Requests whose work is over.
+    pub fn done(&self) -> usize {
+        self.stats.done.load(Ordering::SeqCst)
+    }
+
     pub fn log(&self) -> Vec<Received> {
         self.stats.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the server has received `n` requests in all; fails the
+    /// test if that takes longer than 20 s.
+    pub async fn until_received(&self, n: usize) {
+        self.until(|| self.requests() >= n, &format!("{n} requests received"))
+            .await;
+    }
+
+    /// Waits until the server's work on `n` requests in all is over.
+    pub async fn until_done(&self, n: usize) {
+        self.until(|| self.done() >= n, &format!("{n} requests done"))
+            .await;
+    }
+
+    /// Waits until `n` clients in all have hung up mid-request.
+    pub async fn until_abandoned(&self, n: usize) {
+        self.until(|| self.abandoned() >= n, &format!("{n} requests abandoned"))
+            .await;
+    }
+
+    /// [`until_received`](Self::until_received) for a thread outside the
+    /// server's runtime (the multi-process tests).
+    pub fn block_until_received(&self, n: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.requests() < n {
+            assert!(
+                Instant::now() < deadline,
+                "the server received {} requests, not {n}, within {PATIENCE:?}",
+                self.requests()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    async fn until(&self, reached: impl Fn() -> bool, what: &str) {
+        let wait = async {
+            loop {
+                // Made before the check, so a change in between still wakes it.
+                let changed = self.stats.changed.notified();
+                if reached() {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        if tokio::time::timeout(PATIENCE, wait).await.is_err() {
+            panic!(
+                "waited {PATIENCE:?} for {what}: {} received, {} done, {} abandoned",
+                self.requests(),
+                self.done(),
+                self.abandoned()
+            );
+        }
+    }
+
+    /// Fails the test unless each request arrived no sooner than the
+    /// server's work on the one before it ended: never two in flight, told
+    /// by the server's own record of when each started and ended.
+    pub fn assert_one_at_a_time(&self) {
+        let log = self.log();
+        for pair in log.windows(2) {
+            let (before, after) = (&pair[0], &pair[1]);
+            let ended = before.done.unwrap_or_else(|| {
+                panic!(
+                    "request {} arrived while request {} was still in flight",
+                    after.index, before.index
+                )
+            });
+            assert!(
+                after.at >= ended,
+                "request {} arrived {:?} before the work on request {} ended",
+                after.index,
+                ended - after.at,
+                before.index
+            );
+        }
     }
 }
 
@@ -184,20 +292,34 @@ async fn serve(mut stream: TcpStream, handler: Arc<Handler>, stats: Arc<Stats>) 
     let _ = stream.set_nodelay(true);
     let mut buffer = Vec::new();
     loop {
-        let Some(request) = read_request(&mut stream, &mut buffer).await else {
+        let Some(mut request) = read_request(&mut stream, &mut buffer).await else {
             return;
         };
-        let index = stats.requests.fetch_add(1, Ordering::SeqCst);
-        stats.log.lock().unwrap().push(request.clone());
+        let index = {
+            // Numbered and logged under one lock: the log is in index order.
+            let mut log = stats.log.lock().unwrap();
+            let index = stats.requests.fetch_add(1, Ordering::SeqCst);
+            request.index = index;
+            log.push(request.clone());
+            index
+        };
         let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        stats.changed.notify_waiters();
         let reply = handler(&request, index);
-        let hung_up = wait_watching(&mut stream, &mut buffer, reply.delay).await;
-        // Counted as finished before the answer goes out: a client that
-        // waits for the answer cannot overlap this request.
-        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if hung_up {
+        let hung_up = wait_watching(&mut stream, &mut buffer, reply.delay, || {
             stats.abandoned.fetch_add(1, Ordering::SeqCst);
+            stats.changed.notify_waiters();
+        })
+        .await;
+        // The work is over only now, whether or not the client is still
+        // there; and it is counted as over before the answer goes out: a
+        // client that waits for the answer cannot overlap this request.
+        stats.log.lock().unwrap()[index].done = Some(Instant::now());
+        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        stats.done.fetch_add(1, Ordering::SeqCst);
+        stats.changed.notify_waiters();
+        if hung_up {
             return;
         }
         if write_reply(&mut stream, &reply).await.is_err() {
@@ -234,8 +356,15 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<(
     stream.write_all(b"0\r\n\r\n").await
 }
 
-/// Sleeps `delay`, noticing if the client closes the connection meanwhile.
-async fn wait_watching(stream: &mut TcpStream, buffer: &mut Vec<u8>, delay: Duration) -> bool {
+/// Sleeps `delay`, noticing if the client closes the connection meanwhile
+/// (then `on_hang_up` runs at once, and the sleep goes on: the server is
+/// still working on the request). Returns whether the client hung up.
+async fn wait_watching(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    delay: Duration,
+    on_hang_up: impl FnOnce(),
+) -> bool {
     let deadline = tokio::time::sleep(delay);
     tokio::pin!(deadline);
     let mut chunk = [0u8; 4096];
@@ -243,7 +372,11 @@ async fn wait_watching(stream: &mut TcpStream, buffer: &mut Vec<u8>, delay: Dura
         tokio::select! {
             _ = &mut deadline => return false,
             read = stream.read(&mut chunk) => match read {
-                Ok(0) | Err(_) => return true,
+                Ok(0) | Err(_) => {
+                    on_hang_up();
+                    deadline.await;
+                    return true;
+                }
                 Ok(n) => buffer.extend_from_slice(&chunk[..n]),
             },
         }
@@ -304,6 +437,8 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
         headers,
         body,
         at: Instant::now(),
+        index: 0,
+        done: None,
     })
 }
 

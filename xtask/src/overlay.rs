@@ -82,6 +82,15 @@ pub enum Rule {
     },
     /// Marks every array-typed property of every component schema nullable.
     NullableArrays { reason: String },
+    /// Sets keywords of one parameter's schema (such as `minimum`), leaving
+    /// its other keywords as they are: what the service documents in prose
+    /// but upstream's schema does not say.
+    ParameterSchema {
+        operation: String,
+        parameter: String,
+        schema: Map<String, Value>,
+        reason: String,
+    },
 }
 
 impl Rule {
@@ -92,7 +101,8 @@ impl Rule {
             | Rule::ResponseBodyIfAbsent { reason, .. }
             | Rule::AddSchemaIfAbsent { reason, .. }
             | Rule::SetPropertyDescription { reason, .. }
-            | Rule::NullableArrays { reason } => reason,
+            | Rule::NullableArrays { reason }
+            | Rule::ParameterSchema { reason, .. } => reason,
         }
     }
 }
@@ -113,6 +123,11 @@ impl fmt::Display for Rule {
                 schema, property, ..
             } => write!(f, "set-property-description {schema}.{property}"),
             Rule::NullableArrays { .. } => write!(f, "nullable-arrays"),
+            Rule::ParameterSchema {
+                operation,
+                parameter,
+                ..
+            } => write!(f, "parameter-schema {operation} {parameter}"),
         }
     }
 }
@@ -209,6 +224,12 @@ fn apply_rule(rule: &Rule, spec: &mut Value) -> Result<Effect> {
             description,
         )),
         Rule::NullableArrays { .. } => Ok(nullable_arrays(spec)),
+        Rule::ParameterSchema {
+            operation,
+            parameter,
+            schema,
+            ..
+        } => parameter_schema(spec, operation, parameter, schema),
     }
 }
 
@@ -414,6 +435,39 @@ fn mark_array_properties(schema: &mut Value) -> usize {
     changed
 }
 
+fn parameter_schema(
+    spec: &mut Value,
+    id: &str,
+    name: &str,
+    keywords: &Map<String, Value>,
+) -> Result<Effect> {
+    let operation = operation_mut(spec, id)?;
+    let parameter = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+        .and_then(|parameters| {
+            parameters
+                .iter_mut()
+                .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+        });
+    let Some(parameter) = parameter else {
+        return Ok(Effect::Idle(format!(
+            "{id} has no inline parameter named {name}"
+        )));
+    };
+    let schema = object_entry(parameter, "schema");
+    if keywords
+        .iter()
+        .all(|(key, value)| schema.get(key) == Some(value))
+    {
+        return Ok(Effect::Idle(format!("{id} {name} already has this schema")));
+    }
+    for (key, value) in keywords {
+        schema.insert(key.clone(), value.clone());
+    }
+    Ok(Effect::Changed)
+}
+
 fn operation_mut<'a>(spec: &'a mut Value, id: &str) -> Result<&'a mut Value> {
     operations::find_mut(spec, id).ok_or_else(|| {
         Error::new(format!(
@@ -437,5 +491,98 @@ fn object_entry_of(value: &mut Value) -> &mut Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => unreachable!("the value was made an object just above"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing_spec() -> Value {
+        json!({
+            "paths": {
+                "/conversation/conversations": {
+                    "get": {
+                        "operationId": "getConversations",
+                        "parameters": [
+                            {"name": "_limit", "in": "query",
+                             "schema": {"type": "integer", "format": "int32", "maximum": 200}},
+                            {"name": "_offset", "in": "query",
+                             "schema": {"type": "integer", "format": "int32"}}
+                        ]
+                    }
+                }
+            }
+        })
+    }
+
+    fn rule(parameter: &str, schema: Value) -> Rule {
+        serde_json::from_value(json!({
+            "rule": "parameter-schema",
+            "operation": "getConversations",
+            "parameter": parameter,
+            "schema": schema,
+            "reason": "documented in prose",
+        }))
+        .expect("a valid rule")
+    }
+
+    #[test]
+    fn parameter_schema_sets_its_keywords_and_keeps_the_others() {
+        let mut spec = listing_spec();
+        let effect = apply_rule(&rule("_offset", json!({"minimum": 0})), &mut spec).unwrap();
+        assert_eq!(effect, Effect::Changed);
+        assert_eq!(
+            spec.pointer("/paths/~1conversation~1conversations/get/parameters/1/schema"),
+            Some(&json!({"type": "integer", "format": "int32", "minimum": 0}))
+        );
+        assert_eq!(
+            spec.pointer("/paths/~1conversation~1conversations/get/parameters/0/schema/maximum"),
+            Some(&json!(200)),
+            "the other parameter is untouched"
+        );
+    }
+
+    #[test]
+    fn parameter_schema_applied_twice_has_nothing_to_do_the_second_time() {
+        let mut spec = listing_spec();
+        let limit = rule("_limit", json!({"minimum": 0, "maximum": 200}));
+        assert_eq!(apply_rule(&limit, &mut spec).unwrap(), Effect::Changed);
+        let once = spec.clone();
+        assert!(matches!(
+            apply_rule(&limit, &mut spec).unwrap(),
+            Effect::Idle(_)
+        ));
+        assert_eq!(spec, once);
+        assert_eq!(
+            limit.to_string(),
+            "parameter-schema getConversations _limit"
+        );
+    }
+
+    #[test]
+    fn parameter_schema_names_a_missing_parameter_and_fails_on_a_missing_operation() {
+        let mut spec = listing_spec();
+        let Effect::Idle(why) =
+            apply_rule(&rule("_page", json!({"minimum": 1})), &mut spec).unwrap()
+        else {
+            panic!("a missing parameter is nothing to do");
+        };
+        assert!(why.contains("_page"), "{why}");
+        let mut other = rule("_limit", json!({"minimum": 0}));
+        if let Rule::ParameterSchema { operation, .. } = &mut other {
+            *operation = "getConversationz".to_string();
+        }
+        let error = apply_rule(&other, &mut spec).unwrap_err();
+        assert!(error.to_string().contains("getConversationz"), "{error}");
+    }
+
+    #[test]
+    fn parameter_schema_needs_an_object_of_keywords() {
+        let parsed = Overlay::parse(
+            r#"{"rules": [{"rule": "parameter-schema", "operation": "getConversations",
+                "parameter": "_offset", "schema": 0, "reason": "r"}]}"#,
+        );
+        assert!(parsed.is_err());
     }
 }
