@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::RedisError;
 use tokio::time::Instant;
 
-use super::{Lease, Renewal, Renewing, Take};
+use super::{Lease, RedisRetry, Renewal, Renewing, Take};
 
 /// Dropped while Redis may hold its place, it frees it with a task of its
 /// own; if that cannot reach Redis, the hold runs out by itself.
@@ -76,12 +76,30 @@ impl Holder {
     }
 
     /// Frees the place now, if Redis may hold one.
-    pub(crate) async fn release(mut self) -> Result<(), RedisError> {
+    pub(crate) async fn release(mut self) -> Result<(), crate::Error> {
         if !self.may_hold {
             return Ok(());
         }
         self.may_hold = false;
-        self.lease.release(&self.token).await
+        release_patiently(&self.lease, &self.token).await
+    }
+}
+
+/// Frees `token`'s place, asking again while Redis does not answer (a
+/// restart) for as long as the hold could last anyway: a place left held
+/// would stall every other holder until it ran out.
+async fn release_patiently(lease: &Lease, token: &str) -> Result<(), crate::Error> {
+    let mut retry = RedisRetry::new(lease.ttl());
+    loop {
+        let asked = Instant::now();
+        match lease.release(token).await {
+            Ok(()) => return Ok(()),
+            Err(error) => {
+                retry
+                    .after(asked, error, |e| lease.redis().connection.unavailable(e))
+                    .await?;
+            }
+        }
     }
 }
 
@@ -94,8 +112,8 @@ impl Drop for Holder {
             let lease = self.lease.clone();
             let token = std::mem::take(&mut self.token);
             runtime.spawn(async move {
-                if let Err(error) = lease.release(&token).await {
-                    tracing::debug!(%error, lease = lease.key(), "could not free a place in a lease; it runs out by itself");
+                if let Err(error) = release_patiently(&lease, &token).await {
+                    tracing::debug!(error = %error.report(), lease = lease.key(), "could not free a place in a lease; it runs out by itself");
                 }
             });
         }

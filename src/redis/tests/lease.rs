@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use super::{lease_on_own_redis, taken};
-use crate::redis::{Renewal, Take};
+use super::{RedisServer, lease_on_own_redis, taken};
+use crate::redis::{Lease, Renewal, Take};
 
 const LIMIT: Duration = Duration::from_secs(1);
 
@@ -75,4 +75,33 @@ async fn a_holder_dropped_while_it_may_hold_frees_its_place() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(taken(&mut lease.holder()).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_dropped_while_redis_restarts_is_freed_once_it_is_back_not_when_it_runs_out() {
+    let mut server = RedisServer::persistent();
+    let redis = super::plumbing(&server.url(), "restart", Duration::from_millis(300));
+    let lease = Lease::new(&redis, "leader", Duration::from_secs(10), 1);
+    let mut first = lease.holder();
+    taken(&mut first).await;
+    server.shutdown();
+    // Dropped while Redis is away: its release cannot reach Redis yet.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.restart();
+    let mut second = lease.holder();
+    let started = std::time::Instant::now();
+    loop {
+        match second.take(LIMIT).await {
+            Ok(Take::Taken { .. }) => break,
+            Ok(Take::Busy(_)) | Err(_) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "the dropped place still held {:?} after the restart",
+                    started.elapsed()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
