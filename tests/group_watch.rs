@@ -912,3 +912,53 @@ async fn a_group_beside_listings_on_clients_sharing_limits_never_has_two_request
     assert!(listings >= 2 && !handled.is_empty());
     assert_eq!(inbox.server.max_in_flight(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_killed_mid_request_holds_the_group_up_no_longer_than_its_leases() {
+    let redis = RedisServer::start();
+    let inbox = ChangingInbox::start(60, Ties::Recency).await;
+    // A poll's request is in flight long enough to kill the leader there:
+    // then both its leader lease (2 s) and its place in the shared gate
+    // (the shared limits' lease, 3 s by default) must run out before
+    // another member can poll.
+    inbox.answer_after(Duration::from_millis(150));
+    let mut members = Members::new("mid-request");
+    for member in ["m-1", "m-2", "m-3"] {
+        members.start(
+            member,
+            &inbox,
+            &redis.url(),
+            Duration::from_millis(100),
+            &[],
+        );
+    }
+    wait_for_group_start(&redis, "desk");
+    let leader = leader_pid(&redis);
+    let leader = ["m-1", "m-2", "m-3"]
+        .into_iter()
+        .find(|m| members.pid(m) == leader)
+        .unwrap();
+    inbox.start_changing(3);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while inbox.server.in_flight() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    members.kill(leader);
+    let killed_at = unix_ms();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    inbox.stop_changing();
+    let records = members.records();
+    let next = records
+        .iter()
+        .filter(|r| r.began > killed_at && (r.second as u128) * 1_000 >= killed_at)
+        .map(|r| r.began)
+        .min()
+        .expect("a change made after the kill was handled");
+    let gap = next - killed_at;
+    eprintln!("the first change made after the kill was handled {gap} ms after it");
+    assert!(
+        gap <= 4_500,
+        "{gap} ms from the kill to the next change handled"
+    );
+    assert_eq!(inbox.server.max_in_flight(), 1);
+}

@@ -11,7 +11,7 @@ use crate::{
 
 /// How long a lease lives unless its holder renews it: a holder killed
 /// mid-request frees the gate at most this long after it was killed.
-const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
+const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(3);
 /// How long a call waits for Redis to answer before it gives up.
 const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 const SHORTEST_LEASE_TTL: Duration = Duration::from_millis(300);
@@ -145,10 +145,11 @@ impl SharedLimits {
         self
     }
 
-    /// How long the in-flight lease lives unless renewed (default 10 s,
-    /// from 300 ms to an hour). Its holder renews it every third of that while its
-    /// request is in flight, so this bounds how long a killed holder blocks
-    /// the others, not how long a request may take. A holder that cannot
+    /// How long the in-flight lease lives unless renewed (default 3 s,
+    /// from 300 ms to an hour). Its holder renews it every third of that
+    /// while its request is in flight, so this bounds how long a killed
+    /// holder blocks the others (a group watch's next leader among them),
+    /// not how long a request may take. A holder that cannot
     /// renew (Redis unreachable for longer than this) lets its request run
     /// on, since a request cannot be called back, and warns: another
     /// process may then send beside it, once.

@@ -32,6 +32,8 @@ struct State {
     ties: Ties,
     made: usize,
     prefix: String,
+    /// How long each answer takes.
+    delay: Duration,
 }
 
 pub struct ChangingInbox {
@@ -67,6 +69,7 @@ impl ChangingInbox {
             ties,
             made: count,
             prefix: prefix.to_string(),
+            delay: Duration::ZERO,
         }));
         let served = state.clone();
         let server = ScriptedServer::start(move |request, _| page(&served, request)).await;
@@ -97,6 +100,12 @@ impl ChangingInbox {
         if let Some(task) = self.changer.lock().unwrap().take() {
             task.abort();
         }
+    }
+
+    /// From now on each answer takes `delay`: a request is then in flight
+    /// for long enough to be caught there.
+    pub fn answer_after(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
     }
 
     /// Gives `uuid` a new message now (starting it if it is new).
@@ -146,7 +155,7 @@ fn page(state: &Mutex<State>, request: &Received) -> Reply {
     if state.ties == Ties::Uuid {
         ordered.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
-    listed(&ordered, request)
+    listed(&ordered, request).delay(state.delay)
 }
 
 /// A summary as UltraCart writes it: the time in `-04:00`, to the second.
