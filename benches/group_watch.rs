@@ -173,15 +173,6 @@ impl Drop for Members {
     }
 }
 
-fn listing_requests(inbox: &ChangingInbox) -> usize {
-    inbox
-        .server
-        .log()
-        .iter()
-        .filter(|r| r.query("_limit").is_some())
-        .count()
-}
-
 /// Touches a random conversation every `every` until `until`, and returns
 /// when each (conversation, second) was first touched.
 async fn change_inbox(
@@ -228,9 +219,9 @@ async fn measure(quick: bool) {
             let members = Members::start(n, &inbox, &redis, default_period, default_ttl, solo);
             let run = secs(72.0);
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let before = listing_requests(&inbox);
+            let before = inbox.listing_requests();
             change_inbox(&inbox, Duration::from_secs(1), run).await;
-            let requests = listing_requests(&inbox) - before;
+            let requests = inbox.listing_requests() - before;
             per_hour.push(requests as f64 * 3_600.0 / run.as_secs_f64());
             drop(members);
         }

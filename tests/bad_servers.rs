@@ -59,14 +59,6 @@ fn same_page_at_every_offset(
     }
 }
 
-fn listing_requests(server: &ScriptedServer) -> usize {
-    server
-        .log()
-        .iter()
-        .filter(|r| r.query("_limit").is_some())
-        .count()
-}
-
 #[tokio::test]
 async fn a_watch_meeting_a_retry_after_of_ten_to_the_nineteen_seconds_backs_off_without_panicking()
 {
@@ -146,7 +138,7 @@ async fn a_watch_behind_a_proxy_that_ignores_the_offset_ends_with_a_pagination_e
                 "{case}: yielded once, then ended"
             );
             assert_eq!(
-                listing_requests(&server),
+                server.listing_requests(),
                 5,
                 "{case}: the page, then four that brought only what the poll had met"
             );
@@ -168,7 +160,7 @@ async fn an_export_behind_a_proxy_that_ignores_the_offset_ends_with_a_pagination
             matches!(outcome, Err(Error::Pagination { .. })),
             "{outcome:?}"
         );
-        assert_eq!(listing_requests(&server), 5, "next_offset {next_offset}");
+        assert_eq!(server.listing_requests(), 5, "next_offset {next_offset}");
         // What it wrote stays, each conversation once.
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 200);

@@ -506,13 +506,7 @@ fn assert_outage_warnings(captured: &Captured, expected: usize) {
 async fn without_redis_the_fallback_policy_goes_on_alone_and_warns_once_per_outage() {
     let server = ScriptedServer::start(|request: &Received, _| listing_page(request, 10)).await;
     let mut redis = RedisServer::start();
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::warnings();
     let client = builder_at(server.base_url())
         .shared_limits(
             SharedLimits::redis(&redis.url())

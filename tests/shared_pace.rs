@@ -174,13 +174,7 @@ async fn a_429_that_cannot_be_recorded_is_warned_about_by_name() {
         }
     })
     .await;
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::warnings();
 
     assert_throttled(&client(&server, &proxy.url(), namespace)).await;
 

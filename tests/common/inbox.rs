@@ -123,6 +123,11 @@ impl ChangingInbox {
     }
 
     /// Every conversation there is now.
+    /// How many listing requests the inbox has answered.
+    pub fn listing_requests(&self) -> usize {
+        self.server.listing_requests()
+    }
+
     pub fn uuids(&self) -> Vec<String> {
         let state = self.state.lock().unwrap();
         state.conversations.iter().map(|(u, _)| u.clone()).collect()

@@ -208,6 +208,17 @@ impl ScriptedServer {
         self.stats.log.lock().unwrap().clone()
     }
 
+    /// How many listing requests (those with a `_limit`) it has received.
+    pub fn listing_requests(&self) -> usize {
+        self.stats
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.query("_limit").is_some())
+            .count()
+    }
+
     /// Waits until the server has received `n` requests in all; fails the
     /// test if that takes longer than 20 s.
     pub async fn until_received(&self, n: usize) {

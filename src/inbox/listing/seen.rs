@@ -62,20 +62,7 @@ impl Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        Timestamp,
-        inbox::scan::marks::{Keys, marks},
-        types::ConversationSummary,
-    };
-
-    fn summary(uuid: &str, dts: &str, count: i32) -> ConversationSummary {
-        ConversationSummary {
-            conversation_uuid: Some(uuid.into()),
-            last_message_dts: Some(Timestamp::parse(dts)),
-            message_count: Some(count),
-            ..Default::default()
-        }
-    }
+    use crate::inbox::scan::marks::{Keys, marks, tests::summary};
 
     #[test]
     fn a_conversation_is_new_then_unchanged_then_changed_after_a_message() {

@@ -100,11 +100,12 @@ fn activity(item: &ConversationSummary, hasher: &mut impl Hasher) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Timestamp;
 
-    fn summary(uuid: &str, dts: &str, count: i32) -> ConversationSummary {
+    /// A summary with a uuid, a last message time and a message count.
+    pub(crate) fn summary(uuid: &str, dts: &str, count: i32) -> ConversationSummary {
         ConversationSummary {
             conversation_uuid: Some(uuid.into()),
             last_message_dts: Some(Timestamp::parse(dts)),
