@@ -75,6 +75,11 @@ impl Lease {
         &self.key
     }
 
+    /// Where a fenced lease keeps its epoch.
+    pub(crate) fn epoch_key(&self) -> Option<&str> {
+        self.epoch_key.as_deref()
+    }
+
     pub(crate) fn ttl(&self) -> Duration {
         self.ttl
     }

@@ -21,10 +21,12 @@ use std::sync::Arc;
 
 pub(crate) use clock::{Estimate, RedisTime};
 pub(crate) use connection::Connection;
-pub(crate) use failure::unexpected;
+pub(crate) use failure::{may_come_back, unexpected};
 pub(crate) use holder::Holder;
 pub(crate) use lease::{Lease, Renewal, Take};
-pub(crate) use namespace::Namespace;
+#[cfg(test)]
+pub(crate) use namespace::LONGEST_NAME;
+pub(crate) use namespace::{Namespace, key_char, key_part};
 pub(crate) use outage::Outage;
 pub(crate) use renewal::Renewing;
 pub(crate) use renewal::Standing;

@@ -7,8 +7,28 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 
-/// Longest namespace a caller may set.
-const LONGEST: usize = 128;
+/// Longest name a caller may give a part of a key (a namespace, a group, a
+/// member).
+pub(crate) const LONGEST_NAME: usize = 128;
+
+/// Whether a name may hold `c`: printable ASCII, no space, no brace.
+pub(crate) fn key_char(c: char) -> bool {
+    c.is_ascii_graphic() && c != '{' && c != '}'
+}
+
+/// `name`, if it can be part of a key without breaking the layout: short,
+/// printable, and free of the braces that make a Redis Cluster hash tag.
+/// `what` names it in the error ("a shared-limits namespace").
+pub(crate) fn key_part<'a>(what: &str, name: &'a str) -> Result<&'a str, Error> {
+    let fits = !name.is_empty() && name.len() <= LONGEST_NAME && name.chars().all(key_char);
+    if fits {
+        Ok(name)
+    } else {
+        Err(Error::config(format!(
+            "{what} is 1 to {LONGEST_NAME} printable ASCII characters without spaces, `{{` or `}}`"
+        )))
+    }
+}
 
 /// One namespace's keys. All share one hash tag (`{…}`), so that every key a
 /// script touches lives on one node of a Redis Cluster.
@@ -41,18 +61,7 @@ impl Namespace {
     /// A namespace the caller chose, checked so that it cannot break the key
     /// layout (`{…}` is Redis Cluster's hash tag).
     pub(crate) fn checked(name: &str) -> Result<Self, Error> {
-        let fits = !name.is_empty()
-            && name.len() <= LONGEST
-            && name
-                .chars()
-                .all(|c| c.is_ascii_graphic() && c != '{' && c != '}');
-        if fits {
-            Ok(Self::named(name))
-        } else {
-            Err(Error::config(format!(
-                "a shared-limits namespace is 1 to {LONGEST} printable ASCII characters without spaces, `{{` or `}}`"
-            )))
-        }
+        key_part("a shared-limits namespace", name).map(Self::named)
     }
 
     fn named(name: &str) -> Self {
@@ -106,7 +115,7 @@ mod tests {
     #[test]
     fn chosen_namespaces_cannot_break_the_key_layout() {
         assert!(Namespace::checked("billing-export").is_ok());
-        for bad in ["", "a b", "a{b}", &"x".repeat(LONGEST + 1), "é"] {
+        for bad in ["", "a b", "a{b}", &"x".repeat(LONGEST_NAME + 1), "é"] {
             assert!(Namespace::checked(bad).is_err(), "{bad:?}");
         }
     }

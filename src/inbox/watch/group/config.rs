@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use crate::Error;
+use crate::{
+    Error,
+    redis::{key_char, key_part},
+};
 
 const DEFAULT_LEADER_TTL: Duration = Duration::from_secs(15);
 const DEFAULT_CLAIM_AFTER: Duration = Duration::from_secs(60);
@@ -14,9 +17,13 @@ const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3_600);
 /// group for too long to call it a watch.
 const SHORTEST_LEADER_TTL: Duration = Duration::from_millis(300);
 const LONGEST_LEADER_TTL: Duration = Duration::from_secs(3_600);
-/// Names are parts of Redis keys: short, printable, and free of the braces
-/// that make a Redis Cluster hash tag.
-const LONGEST_NAME: usize = 128;
+/// Below this a member would ask Redis for claims faster than it answers;
+/// a change held longer than a day is a handler that never ends.
+const SHORTEST_CLAIM_AFTER: Duration = Duration::from_millis(10);
+const LONGEST_CLAIM_AFTER: Duration = Duration::from_secs(24 * 3_600);
+/// Longer, and the stream of a busy inbox would hold more than a Redis
+/// should keep for it.
+const LONGEST_RETENTION: Duration = Duration::from_secs(90 * 24 * 3_600);
 
 /// A group of replicas that follow one inbox together: one of them polls
 /// UltraCart, and each change goes to one of them. Give it to
@@ -62,7 +69,7 @@ impl WatchGroup {
     /// ```
     pub fn new(name: &str) -> Result<Self, Error> {
         Ok(Self {
-            name: checked("group", name)?,
+            name: key_part("a group name", name)?.to_string(),
             member: default_member(),
             leader_ttl: DEFAULT_LEADER_TTL,
             claim_after: DEFAULT_CLAIM_AFTER,
@@ -108,7 +115,7 @@ impl WatchGroup {
     /// How long a member may hold a change without acking it before it is
     /// handed to another member, with [`Delivery::attempt`](crate::Delivery::attempt)
     /// one higher (default 60 s; set it above your handler's slowest
-    /// run).
+    /// run; at most a day).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -138,8 +145,8 @@ impl WatchGroup {
     }
 
     /// How long acked changes and dead letters are kept in Redis (default
-    /// 24 h). A change still in someone's hands, or not yet handed out, is
-    /// kept however old.
+    /// 24 h, at most 90 days). A change still in someone's hands, or not
+    /// yet handed out, is kept however old.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -155,34 +162,23 @@ impl WatchGroup {
 
     /// The settings checked, before the group watch starts.
     pub(super) fn check(&self) -> Result<(), Error> {
-        checked("member", &self.member)?;
+        key_part("a member name", &self.member)?;
         if !(SHORTEST_LEADER_TTL..=LONGEST_LEADER_TTL).contains(&self.leader_ttl) {
             return Err(Error::config(
                 "a group's leader lease lives from 300 ms to an hour",
             ));
         }
-        if self.claim_after < Duration::from_millis(10) {
+        if !(SHORTEST_CLAIM_AFTER..=LONGEST_CLAIM_AFTER).contains(&self.claim_after) {
             return Err(Error::config(
-                "a group hands a change on after at least 10 ms",
+                "a group hands a change on after 10 ms to a day",
+            ));
+        }
+        if self.retention > LONGEST_RETENTION {
+            return Err(Error::config(
+                "a group keeps acked changes for at most 90 days",
             ));
         }
         Ok(())
-    }
-}
-
-/// `name` if it fits in a Redis key of the group's.
-fn checked(what: &str, name: &str) -> Result<String, Error> {
-    let fits = !name.is_empty()
-        && name.len() <= LONGEST_NAME
-        && name
-            .chars()
-            .all(|c| c.is_ascii_graphic() && c != '{' && c != '}');
-    if fits {
-        Ok(name.to_string())
-    } else {
-        Err(Error::config(format!(
-            "a {what} name is 1 to {LONGEST_NAME} printable ASCII characters without spaces, `{{` or `}}`"
-        )))
     }
 }
 
@@ -195,7 +191,7 @@ fn default_member() -> String {
         .map(|host| {
             host.trim()
                 .chars()
-                .filter(|c| c.is_ascii_graphic() && *c != '{' && *c != '}')
+                .filter(|c| key_char(*c))
                 .take(100)
                 .collect::<String>()
         })
@@ -207,6 +203,7 @@ fn default_member() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redis::LONGEST_NAME;
 
     #[test]
     fn names_that_would_break_the_key_layout_are_refused() {
@@ -240,5 +237,25 @@ mod tests {
                 .check()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_claim_time_or_retention_redis_could_not_count_to_is_refused() {
+        let group = WatchGroup::new("desk").unwrap();
+        for bad in [
+            group.clone().claim_after(Duration::from_millis(1)),
+            group.clone().claim_after(Duration::MAX),
+            group.clone().retention(Duration::MAX),
+            group
+                .clone()
+                .retention(Duration::from_secs(100 * 365 * 24 * 3_600)),
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        group
+            .claim_after(Duration::from_secs(24 * 3_600))
+            .retention(Duration::from_secs(90 * 24 * 3_600))
+            .check()
+            .unwrap();
     }
 }

@@ -2,7 +2,10 @@
 //! client's shared limits, the group's keys, its settings, and what this
 //! member knows of Redis being down.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use redis::RedisError;
 use tokio::time::Instant;
@@ -10,6 +13,7 @@ use tokio::time::Instant;
 use super::{WatchGroup, keys::GroupKeys};
 use crate::{
     Error,
+    inbox::watch::Bookmark,
     redis::{Outage, Redis, RedisRetry},
 };
 
@@ -22,6 +26,11 @@ pub(super) struct Context {
     pub(super) keys: GroupKeys,
     pub(super) group: WatchGroup,
     outage: Outage,
+    /// The newest place in the inbox this member knows the group reached:
+    /// its own last append as leader, or the newest change it was handed.
+    /// A group whose bookmark Redis lost (a restart that kept nothing) goes
+    /// on from it, handing some changes out again rather than losing them.
+    reached: Mutex<Option<Bookmark>>,
 }
 
 impl Context {
@@ -31,7 +40,28 @@ impl Context {
             redis,
             group,
             outage: Outage::default(),
+            reached: Mutex::new(None),
         })
+    }
+
+    /// Notes that the group reached `bookmark`, if that is further than
+    /// this member knew.
+    pub(super) fn reached(&self, bookmark: &Bookmark) {
+        let mut reached = self.reached.lock().unwrap_or_else(|p| p.into_inner());
+        let further = reached
+            .as_ref()
+            .is_none_or(|known| bookmark.second() > known.second());
+        if further {
+            *reached = Some(bookmark.clone());
+        }
+    }
+
+    /// The furthest place this member knows the group reached.
+    pub(super) fn furthest_reached(&self) -> Option<Bookmark> {
+        self.reached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// How long one call waits for Redis.

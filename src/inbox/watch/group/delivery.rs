@@ -110,7 +110,8 @@ impl Delivery {
         } = receipt;
         let acked = context
             .patiently(ACK_PATIENCE, |limit| {
-                scripts::ack(&context.redis, &context.keys, &entry_id, &uuid, limit)
+                let (redis, keys, group) = (&context.redis, &context.keys, &context.group);
+                scripts::ack(redis, keys, group, &entry_id, &uuid, limit)
             })
             .await;
         if acked.is_err() {

@@ -9,9 +9,10 @@ use std::{sync::Arc, time::Duration};
 use tokio::{sync::watch, time::Instant};
 
 use super::{
+    WatchGroup,
     context::Context,
     payload,
-    scripts::{self, Appended},
+    scripts::{self, Appended, Batch},
 };
 use crate::{
     Client, Error,
@@ -19,7 +20,7 @@ use crate::{
         Bookmark,
         poller::{Polled, Poller, Start},
     },
-    redis::{Holder, Standing, Take},
+    redis::{Holder, Standing, Take, may_come_back},
 };
 
 /// Between two tries to append after Redis failed one.
@@ -35,6 +36,19 @@ pub(super) struct Leader {
     pub(super) start: Start,
 }
 
+/// How a member's turn as leader ended.
+enum Led {
+    /// It may no longer act (its lease may have run out, or Redis did not
+    /// answer), or another member leads now: another member's turn first.
+    SteppedDown,
+    /// No member holds the lease any more (Redis restarted and kept
+    /// nothing): this member takes it again at once, and goes on from
+    /// where it was.
+    Lost,
+    /// Polling again cannot mend this; it ends this member's watch.
+    Failed(Error),
+}
+
 impl Leader {
     /// Follows, and leads whenever it holds the lease, for as long as the
     /// member's watch lives; returns only an error that polling again
@@ -47,11 +61,12 @@ impl Leader {
             let wait = match holder.take(self.context.timeout()).await {
                 Ok(Take::Taken { epoch }) => {
                     self.context.answered();
-                    if let Some(error) = self.lead(holder, asked, epoch.unwrap_or(0)).await {
-                        return error;
+                    let epoch = epoch.unwrap_or(0);
+                    match self.lead(holder, asked, epoch).await {
+                        Led::Failed(error) => return error,
+                        Led::Lost => Duration::ZERO,
+                        Led::SteppedDown => ttl / 3,
                     }
-                    // Stepped down: another member's turn first.
-                    ttl / 3
                 }
                 Ok(Take::Busy(left)) => {
                     self.context.answered();
@@ -69,15 +84,18 @@ impl Leader {
 
     /// Leads under the lease `holder` took at `taken_at` with `epoch`,
     /// until it may no longer, then hands the lease back.
-    async fn lead(&self, holder: Holder, taken_at: Instant, epoch: u64) -> Option<Error> {
+    async fn lead(&self, holder: Holder, taken_at: Instant, epoch: u64) -> Led {
         let group = &self.context.group;
         let margin = group.leader_ttl / 4;
         let renewing = holder.renewing(taken_at, Some(epoch), margin, |_| {});
         let mut standing = renewing.standing();
         tracing::info!(group = %group.name, member = %group.member, epoch, "leading the group: polling UltraCart for it");
-        crate::metrics::group_leader(&group.name, &group.member, true);
-        let outcome = self.act(&mut standing, holder.token(), epoch).await;
-        crate::metrics::group_leader(&group.name, &group.member, false);
+        let led = {
+            let _leading = Leading::start(group);
+            self.act(&mut standing, holder.token(), epoch)
+                .await
+                .unwrap_or(Led::SteppedDown)
+        };
         if standing.borrow().may_act() {
             tracing::info!(group = %group.name, member = %group.member, "no longer leading the group");
         } else {
@@ -91,19 +109,24 @@ impl Leader {
         // Handed back at once, so that another member need not wait for it
         // to run out.
         let _ = holder.release().await;
-        outcome
+        led
     }
 
-    /// Polls and appends while the lease allows.
+    /// Polls and appends while the lease allows; `None` once it may not.
     async fn act(
         &self,
         standing: &mut watch::Receiver<Standing>,
         token: &str,
         mut epoch: u64,
-    ) -> Option<Error> {
+    ) -> Option<Led> {
         let context = &self.context;
-        let bookmark = while_may_act(standing, self.bookmark()).await??;
-        let start = bookmark.map_or_else(|| self.start.clone(), Start::After);
+        let stored = while_may_act(standing, self.bookmark()).await??;
+        // A bookmark Redis lost with a restart: the group goes on from the
+        // furthest this member knows it reached.
+        let start = match stored.or_else(|| context.furthest_reached()) {
+            Some(bookmark) => Start::After(bookmark),
+            None => self.start.clone(),
+        };
         let mut poller = Poller::new(self.client.clone(), self.page_size, self.every, start);
         let mut next_poll = Instant::now();
         loop {
@@ -125,7 +148,7 @@ impl Leader {
                     next_poll: at,
                 } => {
                     let mut bookmark = poller.bookmark().clone();
-                    let changes: Vec<(String, String)> = found
+                    let changes = found
                         .iter()
                         .map(|found| {
                             bookmark.advance(found.second, &found.uuid);
@@ -135,16 +158,19 @@ impl Leader {
                             )
                         })
                         .collect();
-                    let json = serde_json::to_string(&bookmark).unwrap_or_default();
+                    let batch = Batch {
+                        poll: fastrand::u64(..),
+                        bookmark: serde_json::to_string(&bookmark).unwrap_or_default(),
+                        changes,
+                    };
                     loop {
                         let append = scripts::append(
                             &context.redis,
                             &context.keys,
                             token,
                             epoch,
-                            &json,
+                            &batch,
                             context.group.retention,
-                            &changes,
                         );
                         match while_may_act(standing, append).await? {
                             Ok(Appended::Done { pending }) => {
@@ -161,23 +187,34 @@ impl Leader {
                                     member = %context.group.member,
                                     "another member leads the group now; what this poll found is left to it"
                                 );
-                                return None;
+                                return Some(Led::SteppedDown);
                             }
-                            // Retried as it is: the same bookmark makes a
+                            Ok(Appended::Lost) => {
+                                context.answered();
+                                tracing::warn!(
+                                    group = %context.group.name,
+                                    member = %context.group.member,
+                                    "Redis no longer knows of the group's leader (restarted without persistence?); taking the lead again"
+                                );
+                                return Some(Led::Lost);
+                            }
+                            // Retried as it is: the poll's id makes a
                             // repeat of an append that did land a no-op.
-                            Err(cause) => {
+                            Err(cause) if may_come_back(&cause) => {
                                 context.failed("appending changes", cause);
                                 while_may_act(standing, tokio::time::sleep(APPEND_RETRY)).await?;
                             }
+                            Err(cause) => return Some(Led::Failed(context.unavailable(cause))),
                         }
                     }
                     for found in &found {
                         poller.advance(found);
                     }
+                    context.reached(poller.bookmark());
                     next_poll = at;
                 }
                 Polled::Later(at) => next_poll = at,
-                Polled::Failed(error) => return Some(error),
+                Polled::Failed(error) => return Some(Led::Failed(error)),
             }
         }
     }
@@ -234,5 +271,26 @@ async fn while_may_act<T>(
             () = tokio::time::sleep_until(until) => {}
             changed = standing.changed() => changed.ok()?,
         }
+    }
+}
+
+/// While it lives, this member's metrics say it leads the group; dropped
+/// (the lead ended, or the watch was dropped mid-lead), they say it does
+/// not, and its count of waiting changes no longer adds to the group's.
+struct Leading<'a> {
+    group: &'a WatchGroup,
+}
+
+impl<'a> Leading<'a> {
+    fn start(group: &'a WatchGroup) -> Self {
+        crate::metrics::group_leader(&group.name, &group.member, true);
+        Self { group }
+    }
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        crate::metrics::group_leader(&self.group.name, &self.group.member, false);
+        crate::metrics::group_pending(&self.group.name, 0);
     }
 }

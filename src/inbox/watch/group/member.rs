@@ -66,15 +66,7 @@ impl Member {
     async fn try_next(&mut self) -> Result<Option<Delivery>, redis::RedisError> {
         let context = &self.context;
         let group = &context.group;
-        let next = scripts::next(
-            &context.redis,
-            &context.keys,
-            &group.member,
-            group.claim_after,
-            group.max_deliveries,
-            context.timeout(),
-        )
-        .await?;
+        let next = scripts::next(&context.redis, &context.keys, group, context.timeout()).await?;
         context.answered();
         for (uuid, deliveries) in &next.dead {
             crate::metrics::group_dead_lettered(&group.name);
@@ -120,13 +112,16 @@ impl Member {
     fn delivery(&self, entry: Entry) -> Option<Delivery> {
         crate::metrics::group_delivered(&self.context.group.name, entry.deliveries <= 1);
         match payload::read(&entry.payload) {
-            Ok(change) => Some(Delivery::new(
-                Arc::clone(&self.context),
-                change,
-                entry.id,
-                entry.uuid,
-                entry.deliveries,
-            )),
+            Ok(change) => {
+                self.context.reached(&change.bookmark);
+                Some(Delivery::new(
+                    Arc::clone(&self.context),
+                    change,
+                    entry.id,
+                    entry.uuid,
+                    entry.deliveries,
+                ))
+            }
             Err(error) => {
                 tracing::warn!(
                     group = %self.context.group.name,

@@ -73,9 +73,19 @@ use crate::Error;
 /// steps down if its lease may have run out meanwhile. Run Redis with
 /// persistence (AOF, `appendfsync always` or `everysec`) and a `noeviction`
 /// or `volatile-*` policy. Restarted without persistence, Redis forgets the
-/// stream, the group and the bookmark: the group is made again and the
-/// leader goes on from the position it holds, but changes appended and not
-/// yet acked, and changes held back behind them, are lost.
+/// stream, the group, the bookmark and the lease: the group is made again,
+/// the leader takes the lease again at once, and whichever member leads
+/// goes on from the furthest point it knows the group reached (its own
+/// last append, or the newest change it was handed). Changes appended and
+/// not yet handed out or acked, and changes held back behind them, are
+/// lost; changes between that point and where the group really was are
+/// handed out again. Redis's clock times the leader lease: a step of the
+/// Redis host's clock can cut a lease short, and two members then poll
+/// for a while (the fencing keeps their appends apart).
+///
+/// A late ack, or a [`Delivery`] dropped, after the change went to another
+/// member is that member's to finish: it neither completes the change nor
+/// lets the conversation's next change out.
 ///
 /// # Errors
 ///
@@ -182,8 +192,9 @@ async fn next(running: Option<Running>) -> Option<(Result<Delivery, Error>, Opti
         delivery = member.next() => Some((Ok(delivery), Some((member, leading)))),
         ended = &mut leading => match ended {
             Ok(error) => Some((Err(error), None)),
-            // The task is aborted only when dropped here, so it panicked.
-            Err(join) => std::panic::resume_unwind(join.into_panic()),
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            // Cancelled: the runtime is shutting down.
+            Err(_) => None,
         },
     }
 }

@@ -9,7 +9,7 @@ use redis::{
     streams::{StreamId, StreamReadOptions, StreamReadReply},
 };
 
-use super::keys::GroupKeys;
+use super::{WatchGroup, keys::GroupKeys};
 use crate::redis::{Redis, lua_script, millis, unexpected};
 
 static APPEND: LazyLock<Script> = lua_script!(
@@ -24,6 +24,10 @@ static ACK: LazyLock<Script> = lua_script!(
     "src/inbox/watch/group/lua/stream.lua",
     "src/inbox/watch/group/lua/ack.lua"
 );
+static HAND_BACK: LazyLock<Script> = lua_script!(
+    "src/inbox/watch/group/lua/stream.lua",
+    "src/inbox/watch/group/lua/hand_back.lua"
+);
 
 /// The consumer group every member reads through (stream.lua's `GROUP`).
 const GROUP: &str = "members";
@@ -33,6 +37,12 @@ const FORGET_MEMBERS_AFTER: Duration = Duration::from_secs(600);
 /// A group no one runs any more is gone from Redis after its retention
 /// and this long.
 const KEYS_OUTLIVE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3_600);
+
+/// How long a group's keys outlive the last append: a group no one runs
+/// any more is gone from Redis after this.
+fn keys_live(retention: Duration) -> u64 {
+    millis(retention.saturating_add(KEYS_OUTLIVE_RETENTION))
+}
 
 /// One change in the stream, as a member is handed it.
 #[derive(Debug)]
@@ -50,9 +60,11 @@ pub(super) enum Appended {
     /// Appended, and the bookmark moved; this many changes wait or are in
     /// members' hands, when Redis counted them.
     Done { pending: Option<u64> },
-    /// The appender no longer holds the lease under its epoch: nothing was
-    /// written.
+    /// Another member holds the lease: nothing was written.
     Fenced,
+    /// No member holds the lease (Redis lost it, or it ran out): nothing
+    /// was written, and the appender may take it again at once.
+    Lost,
 }
 
 /// What a member's ask for its next change came to.
@@ -64,17 +76,24 @@ pub(super) struct Next {
     pub(super) dead: Vec<(String, u32)>,
 }
 
-/// The leader's append: `changes` (uuid, payload) and `bookmark`, fenced by
-/// `token` holding the leader lease under `epoch`.
-#[allow(clippy::too_many_arguments)]
+/// What one poll found, for the leader's append: `changes` (uuid,
+/// payload) and the `bookmark` after them, under an id of the poll's own, so
+/// that the append tried again after a lost answer is done once.
+pub(super) struct Batch {
+    pub(super) poll: u64,
+    pub(super) bookmark: String,
+    pub(super) changes: Vec<(String, String)>,
+}
+
+/// The leader's append of `batch`, fenced by `token` holding the leader
+/// lease under `epoch`.
 pub(super) async fn append(
     redis: &Redis,
     keys: &GroupKeys,
     token: &str,
     epoch: u64,
-    bookmark: &str,
+    batch: &Batch,
     retention: Duration,
-    changes: &[(String, String)],
 ) -> Result<Appended, RedisError> {
     let mut invocation = APPEND.prepare_invoke();
     invocation
@@ -82,16 +101,17 @@ pub(super) async fn append(
         .key(&keys.open)
         .key(&keys.held)
         .key(keys.leader.key())
-        .key(format!("{}:epoch", keys.leader.key()))
+        .key(keys.leader.epoch_key().unwrap_or_default())
         .key(&keys.bookmark)
         .key(&keys.dead)
         .arg(token)
         .arg(epoch)
-        .arg(bookmark)
+        .arg(&batch.bookmark)
+        .arg(batch.poll)
         .arg(millis(retention))
         .arg(millis(FORGET_MEMBERS_AFTER))
-        .arg(millis(retention.saturating_add(KEYS_OUTLIVE_RETENTION)));
-    for (uuid, payload) in changes {
+        .arg(keys_live(retention));
+    for (uuid, payload) in &batch.changes {
         invocation.arg(uuid).arg(payload);
     }
     let connection = &redis.connection;
@@ -102,6 +122,7 @@ pub(super) async fn append(
             pending: u64::try_from(pending).ok(),
         }),
         "fenced" => Ok(Appended::Fenced),
+        "lost" => Ok(Appended::Lost),
         other => Err(unexpected(other)),
     }
 }
@@ -112,9 +133,7 @@ pub(super) async fn append(
 pub(super) async fn next(
     redis: &Redis,
     keys: &GroupKeys,
-    member: &str,
-    claim_after: Duration,
-    max_deliveries: u32,
+    group: &WatchGroup,
     limit: Duration,
 ) -> Result<Next, RedisError> {
     let mut invocation = NEXT.prepare_invoke();
@@ -123,9 +142,10 @@ pub(super) async fn next(
         .key(&keys.open)
         .key(&keys.held)
         .key(&keys.dead)
-        .arg(member)
-        .arg(millis(claim_after))
-        .arg(max_deliveries);
+        .arg(&group.member)
+        .arg(millis(group.claim_after))
+        .arg(group.max_deliveries)
+        .arg(keys_live(group.retention));
     let (entry, dead): (Vec<Value>, Vec<Value>) = redis.connection.run(&invocation, limit).await?;
     let entry = match <[Value; 4]>::try_from(entry) {
         Ok([id, uuid, payload, deliveries]) => Some(Entry {
@@ -184,10 +204,12 @@ fn entry_of(id: StreamId, deliveries: u32) -> Entry {
     }
 }
 
-/// Acks a change and lets its conversation's next change out.
+/// Acks a change `group.member` holds and lets its conversation's next
+/// change out; one another member has claimed since is left to that member.
 pub(super) async fn ack(
     redis: &Redis,
     keys: &GroupKeys,
+    group: &WatchGroup,
     entry_id: &str,
     uuid: &str,
     limit: Duration,
@@ -198,13 +220,16 @@ pub(super) async fn ack(
         .key(&keys.open)
         .key(&keys.held)
         .arg(entry_id)
-        .arg(uuid);
+        .arg(uuid)
+        .arg(&group.member)
+        .arg(keys_live(group.retention));
     let _: i64 = redis.connection.run(&invocation, limit).await?;
     Ok(())
 }
 
-/// Hands a change back unacked: marks it idle for the claim time, so that
-/// the next member to ask takes it, counted as one more delivery.
+/// Hands a change `member` still holds back unacked: marks it idle for the
+/// claim time, so that the next member to ask takes it, counted as one more
+/// delivery.
 pub(super) async fn hand_back(
     redis: &Redis,
     keys: &GroupKeys,
@@ -212,18 +237,16 @@ pub(super) async fn hand_back(
     entry_id: &str,
     claim_after: Duration,
 ) -> Result<(), RedisError> {
-    let mut command = redis::cmd("XCLAIM");
-    command
-        .arg(&keys.changes)
-        .arg(GROUP)
-        .arg(member)
-        .arg(0)
+    let mut invocation = HAND_BACK.prepare_invoke();
+    invocation
+        .key(&keys.changes)
+        .key(&keys.open)
+        .key(&keys.held)
         .arg(entry_id)
-        .arg("IDLE")
-        .arg(millis(claim_after))
-        .arg("JUSTID");
+        .arg(member)
+        .arg(millis(claim_after));
     let connection = &redis.connection;
-    let _: Value = connection.command(&command, connection.timeout()).await?;
+    let _: i64 = connection.run(&invocation, connection.timeout()).await?;
     Ok(())
 }
 
@@ -233,8 +256,8 @@ pub(super) async fn bookmark(
     keys: &GroupKeys,
     limit: Duration,
 ) -> Result<Option<String>, RedisError> {
-    let mut command = redis::cmd("GET");
-    command.arg(&keys.bookmark);
+    let mut command = redis::cmd("HGET");
+    command.arg(&keys.bookmark).arg("bookmark");
     redis.connection.command(&command, limit).await
 }
 

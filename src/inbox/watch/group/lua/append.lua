@@ -4,16 +4,23 @@
 -- fenced off here, whatever it believes). Then trims what no one needs.
 -- KEYS[1..3]: as in stream.lua. KEYS[4]: the leader lease (sorted set of
 -- holder tokens by expiry, µs). KEYS[5]: the lease's epoch. KEYS[6]: the
--- bookmark. KEYS[7]: the dead letters.
--- ARGV: token, epoch, bookmark JSON, retention (ms), idle consumers are
--- dropped after (ms), keys live (ms), then uuid and payload per change.
+-- bookmark (a hash: the bookmark's JSON and the poll that wrote it).
+-- KEYS[7]: the dead letters.
+-- ARGV: token, epoch, bookmark JSON, the poll's id, retention (ms), idle
+-- consumers are dropped after (ms), keys live (ms), then uuid and payload
+-- per change.
 local now_us = redis_now()
 if not lease_fenced(KEYS[4], KEYS[5], ARGV[1], ARGV[2], now_us) then
+  -- No one holds the lease at all (Redis restarted and kept nothing, or it
+  -- ran out): the appender may take it again at once and go on.
+  if redis.call('ZCOUNT', KEYS[4], '(' .. now_us, '+inf') == 0 then
+    return {'lost', 0, 0}
+  end
   return {'fenced', 0, 0}
 end
--- Changes with the same bookmark again: this step was done, and its answer
--- lost on the way back. Appending them twice would hand them out twice.
-if #ARGV > 6 and redis.call('GET', KEYS[6]) == ARGV[3] then
+-- This poll's step again: it was done, and its answer lost on the way
+-- back. Appending the changes twice would hand them out twice.
+if redis.call('HGET', KEYS[6], 'poll') == ARGV[4] then
   return {'ok', 0, -1}
 end
 local failed = ensure_group()
@@ -21,12 +28,12 @@ if failed then
   return failed
 end
 local added = 0
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   if offer(ARGV[i], ARGV[i + 1]) then
     added = added + 1
   end
 end
-redis.call('SET', KEYS[6], ARGV[3])
+redis.call('HSET', KEYS[6], 'bookmark', ARGV[3], 'poll', ARGV[4])
 
 -- Trim what every member has acked and is older than the retention; never
 -- an entry still in someone's hands, nor one not yet handed out.
@@ -39,7 +46,8 @@ local function before(a, b)
   local bm, bs = parts(b)
   return am < bm or (am == bm and as < bs)
 end
-local floor = tostring(math.floor(now_us / 1000) - tonumber(ARGV[4])) .. '-0'
+local retained = tostring(math.max(0, math.floor(now_us / 1000) - tonumber(ARGV[5]))) .. '-0'
+local floor = retained
 local pending = redis.call('XPENDING', KEYS[1], GROUP)
 if tonumber(pending[1]) > 0 and before(pending[2], floor) then
   floor = pending[2]
@@ -58,17 +66,17 @@ for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
   end
 end
 redis.call('XTRIM', KEYS[1], 'MINID', floor)
-redis.call('XTRIM', KEYS[7], 'MINID', tostring(math.floor(now_us / 1000) - tonumber(ARGV[4])) .. '-0')
+redis.call('XTRIM', KEYS[7], 'MINID', retained)
 -- Members that left (a new pid each restart) and hold nothing.
 for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], GROUP)) do
-  if tonumber(field(consumer, 'pending')) == 0 and tonumber(field(consumer, 'idle')) > tonumber(ARGV[5]) then
+  if tonumber(field(consumer, 'pending')) == 0 and tonumber(field(consumer, 'idle')) > tonumber(ARGV[6]) then
     redis.call('XGROUP', 'DELCONSUMER', KEYS[1], GROUP, field(consumer, 'name'))
   end
 end
 -- A group no one runs any more goes away by itself.
 for i = 1, 7 do
   if i ~= 4 and i ~= 5 then
-    redis.call('PEXPIRE', KEYS[i], ARGV[6])
+    redis.call('PEXPIRE', KEYS[i], ARGV[7])
   end
 end
 return {'ok', added, tonumber(pending[1]) + undelivered}

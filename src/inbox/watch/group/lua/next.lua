@@ -4,7 +4,7 @@
 -- was handed out too often; else one never handed out. Blocking for new
 -- ones is the caller's, on a connection of its own.
 -- KEYS[1..3]: as in stream.lua. KEYS[4]: the dead letters.
--- ARGV: member, claim after (ms), most deliveries.
+-- ARGV: member, claim after (ms), most deliveries, keys live (ms).
 -- Answers {{id, uuid, payload, deliveries} or {}, {uuid, deliveries, ...}
 -- of each change dead-lettered on the way}.
 local failed = ensure_group()
@@ -12,6 +12,10 @@ if failed then
   return failed
 end
 local dead = {}
+local function answer(entry)
+  keep({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}, ARGV[4])
+  return {entry, dead}
+end
 -- A few at a time, so that a step stays short however many are dead.
 for _ = 1, 10 do
   local idle = redis.call('XPENDING', KEYS[1], GROUP, 'IDLE', ARGV[2], '-', '+', 1)[1]
@@ -33,14 +37,14 @@ for _ = 1, 10 do
     dead[#dead + 1] = uuid
     dead[#dead + 1] = deliveries - 1
   else
-    return {{id, uuid, payload, deliveries}, dead}
+    return answer({id, uuid, payload, deliveries})
   end
 end
 local read = redis.call('XREADGROUP', 'GROUP', GROUP, ARGV[1], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
 if read then
   local entry = read[1][2][1]
   if entry then
-    return {{entry[1], field(entry[2], 'uuid') or '', field(entry[2], 'change') or '', 1}, dead}
+    return answer({entry[1], field(entry[2], 'uuid') or '', field(entry[2], 'change') or '', 1})
   end
 end
-return {{}, dead}
+return answer({})

@@ -61,3 +61,25 @@ local function field(reply, name)
     end
   end
 end
+
+-- The member with change `id` in hand; nil when no member has it (acked,
+-- dead-lettered, or lost with a restart that kept nothing) or the group is
+-- gone (NOGROUP).
+local function holder_of(id)
+  local pending = redis.pcall('XPENDING', KEYS[1], GROUP, id, id, 1)
+  if type(pending) ~= 'table' or pending.err or not pending[1] then
+    return nil
+  end
+  return pending[1][2]
+end
+
+-- Keys this step made anew (a hash emptied and filled again, a stream
+-- made by a claim or a dead letter) live as long as the leader's append
+-- lets the others live, should no leader ever append again.
+local function keep(keys, ms)
+  for _, key in ipairs(keys) do
+    if redis.call('PTTL', key) == -1 then
+      redis.call('PEXPIRE', key, ms)
+    end
+  end
+end
