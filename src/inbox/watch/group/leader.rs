@@ -55,6 +55,9 @@ impl Leader {
     /// cannot mend, which ends this member's watch.
     pub(super) async fn run(self) -> Error {
         let ttl = self.context.group.leader_ttl;
+        // When the lease was last found gone: gone again soon after (a
+        // Redis that keeps evicting it) is no restart, and is not chased.
+        let mut lost_at: Option<Instant> = None;
         loop {
             let mut holder = self.context.keys.leader.holder();
             let asked = Instant::now();
@@ -64,8 +67,11 @@ impl Leader {
                     let epoch = epoch.unwrap_or(0);
                     match self.lead(holder, asked, epoch).await {
                         Led::Failed(error) => return error,
-                        Led::Lost => Duration::ZERO,
-                        Led::SteppedDown => ttl / 3,
+                        Led::Lost if lost_at.is_none_or(|at| at.elapsed() > ttl) => {
+                            lost_at = Some(Instant::now());
+                            Duration::ZERO
+                        }
+                        Led::Lost | Led::SteppedDown => ttl / 3,
                     }
                 }
                 Ok(Take::Busy(left)) => {
