@@ -97,12 +97,14 @@ pub fn run(exe: &std::path::Path, base: &str, total: usize, rounds: usize) -> Re
     // Another build of this benchmark (an earlier commit's crate with
     // today's harness), to compare before and after in the same run.
     if let Some(before) = std::env::var_os("BENCH_BEFORE") {
-        let mut earlier = Command::new(before);
-        earlier.args(["new-user", base, "collect"]);
-        contestants.push(Contestant::new(
-            "the same, built from BENCH_BEFORE",
-            earlier,
-        ));
+        for (how, label) in [
+            ("collect", "`items()` collected, built from BENCH_BEFORE"),
+            ("stream", "handled as they stream, built from BENCH_BEFORE"),
+        ] {
+            let mut earlier = Command::new(&before);
+            earlier.args(["new-user", base, how]);
+            contestants.push(Contestant::new(label, earlier));
+        }
     }
     if python_sdk_installed() {
         contestants.push(Contestant::new("ultracart-rest-sdk 4.1.208", python));
