@@ -4,7 +4,7 @@
 use std::{sync::LazyLock, time::Duration};
 
 use redis::{
-    AsyncCommands, RedisError, Script, Value,
+    AsyncCommands, RedisError, Script, ScriptInvocation, Value,
     aio::MultiplexedConnection,
     streams::{StreamId, StreamReadOptions, StreamReadReply},
 };
@@ -37,6 +37,17 @@ const FORGET_MEMBERS_AFTER: Duration = Duration::from_secs(600);
 /// A group no one runs any more is gone from Redis after its retention
 /// and this long.
 const KEYS_OUTLIVE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3_600);
+
+/// A step of `script`, given the keys stream.lua names first: the
+/// changes, the open conversations, the held changes.
+fn stream_step<'a>(script: &'a Script, keys: &GroupKeys) -> ScriptInvocation<'a> {
+    let mut invocation = script.prepare_invoke();
+    invocation
+        .key(&keys.changes)
+        .key(&keys.open)
+        .key(&keys.held);
+    invocation
+}
 
 /// How long a group's keys outlive the last append: a group no one runs
 /// any more is gone from Redis after this.
@@ -95,11 +106,8 @@ pub(super) async fn append(
     batch: &Batch,
     retention: Duration,
 ) -> Result<Appended, RedisError> {
-    let mut invocation = APPEND.prepare_invoke();
+    let mut invocation = stream_step(&APPEND, keys);
     invocation
-        .key(&keys.changes)
-        .key(&keys.open)
-        .key(&keys.held)
         .key(keys.leader.key())
         .key(keys.leader.epoch_key().unwrap_or_default())
         .key(&keys.bookmark)
@@ -136,11 +144,8 @@ pub(super) async fn next(
     group: &WatchGroup,
     limit: Duration,
 ) -> Result<Next, RedisError> {
-    let mut invocation = NEXT.prepare_invoke();
+    let mut invocation = stream_step(&NEXT, keys);
     invocation
-        .key(&keys.changes)
-        .key(&keys.open)
-        .key(&keys.held)
         .key(&keys.dead)
         .arg(&group.member)
         .arg(millis(group.claim_after))
@@ -214,11 +219,8 @@ pub(super) async fn ack(
     uuid: &str,
     limit: Duration,
 ) -> Result<(), RedisError> {
-    let mut invocation = ACK.prepare_invoke();
+    let mut invocation = stream_step(&ACK, keys);
     invocation
-        .key(&keys.changes)
-        .key(&keys.open)
-        .key(&keys.held)
         .arg(entry_id)
         .arg(uuid)
         .arg(&group.member)
@@ -237,11 +239,8 @@ pub(super) async fn hand_back(
     entry_id: &str,
     claim_after: Duration,
 ) -> Result<(), RedisError> {
-    let mut invocation = HAND_BACK.prepare_invoke();
+    let mut invocation = stream_step(&HAND_BACK, keys);
     invocation
-        .key(&keys.changes)
-        .key(&keys.open)
-        .key(&keys.held)
         .arg(entry_id)
         .arg(member)
         .arg(millis(claim_after));
