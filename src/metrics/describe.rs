@@ -76,6 +76,6 @@ pub fn describe() {
     describe_gauge!(
         GROUP_PENDING,
         Unit::Count,
-        "Changes a group watch holds that no member has acknowledged yet."
+        "Changes a group watch holds that no member has acknowledged yet, as its leader counted them (0 on other members)."
     );
 }

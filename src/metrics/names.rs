@@ -157,7 +157,9 @@ pub const GROUP_DELIVERIES_TOTAL: &str = "ultracart_conversation_group_deliverie
 pub const GROUP_DEAD_LETTERS_TOTAL: &str = "ultracart_conversation_group_dead_letters_total";
 
 /// Changes a group watch holds that no member has acknowledged yet: a
-/// gauge labelled `group`.
+/// gauge labelled `group`, set by the leader at each append and to 0 by a
+/// member that stops leading, so the group's figure is the `max` across
+/// replicas.
 ///
 /// ```
 /// assert_eq!(

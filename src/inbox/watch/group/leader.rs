@@ -300,3 +300,31 @@ impl Drop for Leading<'_> {
         crate::metrics::group_pending(&self.group.name, 0);
     }
 }
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lead_however_it_ends_leaves_the_gauges_saying_this_member_no_longer_leads() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let group = WatchGroup::new("inbox").unwrap().member("pod-a");
+        let (during, after) = ::metrics::with_local_recorder(&recorder, || {
+            let leading = Leading::start(&group);
+            crate::metrics::group_pending("inbox", 7);
+            let during = handle.render();
+            // Dropped, as a lead's future is when its watch is dropped
+            // mid-lead.
+            drop(leading);
+            (during, handle.render())
+        });
+        let has = |text: &str, line: &str| text.lines().any(|l| l == line);
+        let leader = r#"ultracart_conversation_group_leader{group="inbox",member="pod-a"}"#;
+        let pending = r#"ultracart_conversation_group_pending{group="inbox"}"#;
+        assert!(has(&during, &format!("{leader} 1")), "{during}");
+        assert!(has(&during, &format!("{pending} 7")), "{during}");
+        assert!(has(&after, &format!("{leader} 0")), "{after}");
+        assert!(has(&after, &format!("{pending} 0")), "{after}");
+    }
+}
