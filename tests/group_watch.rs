@@ -50,6 +50,15 @@ fn second_of(change: &ultracart_conversation::Change) -> i64 {
     dts.utc().unwrap().timestamp()
 }
 
+/// A group as the in-process tests run it: a 2 s leader lease, and changes
+/// handed on after `claim_after`.
+fn in_process_group(name: &str, claim_after: Duration) -> WatchGroup {
+    WatchGroup::new(name)
+        .unwrap()
+        .leader_ttl(Duration::from_secs(2))
+        .claim_after(claim_after)
+}
+
 /// Runs a member in this process until dropped: each change is handled for
 /// `handling`, recorded, then acked.
 fn spawn_member(
@@ -168,10 +177,7 @@ async fn three_members_in_one_process_share_the_work_and_poll_as_one() {
     let members: Vec<_> = ["a", "b", "c"]
         .iter()
         .map(|name| {
-            let group = WatchGroup::new("desk")
-                .unwrap()
-                .leader_ttl(Duration::from_secs(2))
-                .claim_after(Duration::from_secs(3));
+            let group = in_process_group("desk", Duration::from_secs(3));
             spawn_member(
                 member_client(&inbox, &redis.url()),
                 name,
@@ -226,10 +232,7 @@ async fn a_change_claimed_from_a_slow_member_stays_with_the_claimant(finish: Fin
     ]
     .into_iter()
     .map(|(name, handling, finish)| {
-        let group = WatchGroup::new("desk")
-            .unwrap()
-            .leader_ttl(Duration::from_secs(2))
-            .claim_after(Duration::from_secs(1));
+        let group = in_process_group("desk", Duration::from_secs(1));
         spawn_member_that(
             member_client(&inbox, &redis.url()),
             name,
@@ -800,10 +803,7 @@ impl InProcess {
         let tasks = names
             .iter()
             .map(|name| {
-                let group = WatchGroup::new(group)
-                    .unwrap()
-                    .leader_ttl(Duration::from_secs(2))
-                    .claim_after(Duration::from_secs(3));
+                let group = in_process_group(group, Duration::from_secs(3));
                 spawn_member(
                     member_client(inbox, redis_url),
                     name,

@@ -136,15 +136,8 @@ impl Drop for Delivery {
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                let member = &context.group.member;
-                let claim_after = context.group.claim_after;
-                let handed = scripts::hand_back(
-                    &context.redis,
-                    &context.keys,
-                    member,
-                    &entry_id,
-                    claim_after,
-                );
+                let (redis, keys, group) = (&context.redis, &context.keys, &context.group);
+                let handed = scripts::hand_back(redis, keys, group, &entry_id);
                 if let Err(error) = handed.await {
                     tracing::debug!(%error, "could not hand a dropped change back; it goes out after the claim time");
                 }

@@ -229,21 +229,20 @@ pub(super) async fn ack(
     Ok(())
 }
 
-/// Hands a change `member` still holds back unacked: marks it idle for the
-/// claim time, so that the next member to ask takes it, counted as one more
-/// delivery.
+/// Hands a change `group.member` still holds back unacked: marks it idle
+/// for the claim time, so that the next member to ask takes it, counted as
+/// one more delivery.
 pub(super) async fn hand_back(
     redis: &Redis,
     keys: &GroupKeys,
-    member: &str,
+    group: &WatchGroup,
     entry_id: &str,
-    claim_after: Duration,
 ) -> Result<(), RedisError> {
     let mut invocation = stream_step(&HAND_BACK, keys);
     invocation
         .arg(entry_id)
-        .arg(member)
-        .arg(millis(claim_after));
+        .arg(&group.member)
+        .arg(millis(group.claim_after));
     let connection = &redis.connection;
     let _: i64 = connection.run(&invocation, connection.timeout()).await?;
     Ok(())
